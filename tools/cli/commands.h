@@ -1,0 +1,15 @@
+// Each `llamaprof` subcommand lives in its own cmd_*.cpp and registers itself through one of these
+// functions: it adds its options to the subcommand and sets the callback that runs it.
+// A callback returns the process exit code; it may throw lp::Error, which main() reports.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace lp::cli {
+
+// Sets *exit_code when the subcommand runs.
+void register_info(CLI::App& app, int* exit_code);
+void register_quantize(CLI::App& app, int* exit_code);
+void register_make_model(CLI::App& app, int* exit_code);
+
+}  // namespace lp::cli

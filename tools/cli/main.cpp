@@ -1,0 +1,38 @@
+// `llamaprof`: the command-line front end. Subcommands register in commands.h; this file only
+// parses, dispatches, and turns library errors into a message and an exit code.
+#include <cstdio>
+#include <exception>
+
+#include "commands.h"
+#include "llamaprof/error.h"
+
+namespace {
+
+// Exit codes: 0 ok, 1 runtime failure or bad file, 2 bad usage or argument.
+int exit_code_for(lp::ErrorKind kind) {
+  return kind == lp::ErrorKind::InvalidArgument ? 2 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"llamaprof: run GGUF llama-family models on the CPU and show where the time goes"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", LLAMAPROF_VERSION);
+  int exit_code = 0;
+  lp::cli::register_info(app, &exit_code);
+  lp::cli::register_quantize(app, &exit_code);
+  lp::cli::register_make_model(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const lp::Error& e) {
+    std::fprintf(stderr, "llamaprof: error: %s\n", e.what());
+    return exit_code_for(e.kind());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "llamaprof: error: %s\n", e.what());
+    return 1;
+  }
+  return exit_code;
+}
