@@ -1,0 +1,47 @@
+// Samplers: a chain of small stages over a candidate array {id, logit, p}.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+namespace lp {
+
+struct Candidate {
+  int32_t id;
+  float logit;
+  float p;  // probability after softmax over the surviving candidates
+};
+
+struct SamplerParams {
+  float temperature = 0.8f;  // <= 0: greedy
+  int top_k = 40;            // <= 0: off
+  float top_p = 0.95f;       // >= 1: off
+  float min_p = 0.05f;       // <= 0: off
+  float repeat_penalty = 1.1f;  // 1: off
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
+  int repeat_last_n = 64;
+  uint64_t seed = 0xFFFFFFFF;  // the same seed gives the same tokens
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplerParams& params);
+  // Picks the next token from logits[n_vocab]; `history` is the tokens so far (prompt +
+  // generated) for the penalties.
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+  // The top-n candidates of the last sample() call by probability, from the full softmax of the
+  // penalized logits (before temperature truncation) — what the seed's "top 10" log shows.
+  std::vector<Candidate> top_candidates(int n) const;
+  void reset(uint64_t seed);
+
+ private:
+  SamplerParams params_;
+  std::mt19937_64 rng_;
+  std::vector<Candidate> cand_;   // working buffer, sized once
+  std::vector<Candidate> last_;   // sorted candidates of the last step
+};
+
+}  // namespace lp
