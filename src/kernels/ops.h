@@ -1,0 +1,98 @@
+// Forward-pass operations other than the weight mat-muls: normalization, rotary embedding,
+// softmax, gated activation, residual add and attention over an F16 KV cache.
+//
+// Plain functions on raw row-major float pointers. Element-wise ops work on the rows they are
+// given and run on the calling thread, so the forward pass can call them inside its own parallel
+// region (split rows by ith/nth) or serially; attention takes the ThreadPool because it is the
+// one op here whose cost grows with the context. None of them allocates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "quant/fp16.h"
+
+namespace lp {
+
+class ThreadPool;
+
+// ---- element-wise -------------------------------------------------------------------------------
+
+// y[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w, for n_rows rows of n floats (contiguous rows).
+// x == y is allowed (in place). w: [n].
+void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t n, float eps);
+
+// Softmax of one row of n floats, in place, stable (the maximum is subtracted first).
+void softmax(float* x, int64_t n);
+
+// out = silu(gate) * up, silu(g) = g / (1 + exp(-g)). out may alias gate or up.
+void silu_mul(const float* gate, const float* up, float* out, int64_t n);
+
+// out = a + b. out may alias a or b.
+void add(const float* a, const float* b, float* out, int64_t n);
+
+// F32 -> F16 (round to nearest even) and back, e.g. to store K/V rows into the cache.
+void convert_f32_to_f16(const float* x, fp16_t* y, int64_t n);
+void convert_f16_to_f32(const fp16_t* x, float* y, int64_t n);
+
+// ---- rotary position embedding --------------------------------------------------------------------
+
+enum class RopeLayout {
+  Normal,  // llama (LLAMA_ROPE_TYPE_NORM): rotates adjacent pairs (x[2i], x[2i+1])
+  Neox,    // GPT-NeoX / Qwen2 (LLAMA_ROPE_TYPE_NEOX): rotates halves (x[i], x[i + n_rot/2])
+};
+
+struct RopeParams {
+  int n_rot = 0;            // dimensions rotated at the start of each head (even, <= head_dim)
+  float freq_base = 10000;  // GGUF <arch>.rope.freq_base
+  float freq_scale = 1;     // 1 / GGUF <arch>.rope.scaling.factor for linear scaling, else 1
+  RopeLayout layout = RopeLayout::Normal;
+};
+
+// Rotates, in place, n_rows rows of n_head heads of head_dim floats; row i is at x + i * row_stride
+// (floats) and has position p0 + i. For pair index k in [0, n_rot/2):
+//   theta = (p0 + i) * freq_scale * freq_base^(-2k / n_rot)
+//   (a, b) -> (a cos theta - b sin theta, a sin theta + b cos theta)
+// with (a, b) = (x[2k], x[2k+1]) for Normal and (x[k], x[k + n_rot/2]) for Neox.
+// Dimensions [n_rot, head_dim) of each head are left unchanged.
+void rope(float* x, int64_t n_rows, int64_t row_stride, int n_head, int head_dim, int p0,
+          const RopeParams& params);
+
+// ---- attention over the F16 KV cache ----------------------------------------------------------------
+//
+// KV cache layout (one layer; the forward pass allocates [n_layer] of these, each n_ctx rows):
+//   K: [n_ctx][n_head_kv * head_dim] F16, row t = the key of the token at position t,
+//      head g at columns [g * head_dim, (g + 1) * head_dim)
+//   V: [n_ctx][n_head_kv * head_dim] F16, same layout as K (not transposed: storing a token's V is
+//      one contiguous row, and the weighted sum reads whole rows, which vectorizes over head_dim)
+// Rows are kv_row_stride F16 elements apart (normally n_head_kv * head_dim). Slot t holds
+// position t (a linear cache): before the call, K/V rows for positions 0 .. p0 + nq - 1 must have
+// been written, including those of the nq query tokens themselves (already RoPE'd for K).
+
+struct AttentionShape {
+  int n_head = 0;          // query heads
+  int n_head_kv = 0;       // KV heads; n_head % n_head_kv == 0 (GQA: n_head / n_head_kv share one)
+  int head_dim = 0;        // floats per head
+  int sliding_window = 0;  // 0: none; else a key at position t is visible to the query at
+                           // position p only if p - window < t <= p (the window includes p itself,
+                           // as llama.cpp and Hugging Face Mistral mask: masked if p - t >= window)
+  float scale = 0;         // 0: 1 / sqrt(head_dim)
+};
+
+// Floats of scratch attention() needs for a context of n_ctx positions with n_threads threads.
+// Allocate it once per context (no allocation in the hot path).
+size_t attention_scratch_floats(const AttentionShape& shape, int n_ctx, int n_threads);
+
+// Causal self-attention of nq query rows at positions p0 .. p0 + nq - 1.
+//   q:   [nq][n_head * head_dim] F32 (already RoPE'd), row i at q + i * q_row_stride
+//   k,v: the layer's cache, layout above
+//   out: [nq][n_head * head_dim] F32, row i at out + i * out_row_stride; head h at h * head_dim
+// For query row i (position p = p0 + i) and head h (KV head g = h / (n_head / n_head_kv)):
+//   s_t = scale * dot(q[i, h], K[t, g]) for visible t, softmax over t (stable), out = sum p_t V[t, g]
+// Parallel over (block of query rows, KV head) work items handed out through the pool's chunk
+// counter. scratch: attention_scratch_floats(shape, n_ctx, pool.size()) floats, n_ctx >= p0 + nq.
+void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16_t* v,
+               int64_t kv_row_stride, int nq, int p0, const AttentionShape& shape, float* out,
+               int64_t out_row_stride, float* scratch, size_t scratch_floats, ThreadPool& pool);
+
+}  // namespace lp
