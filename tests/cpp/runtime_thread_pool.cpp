@@ -1,0 +1,146 @@
+// Thread pool: every (ith, nth) runs exactly once per run(), chunks are neither lost nor doubled,
+// barriers hold, exceptions propagate, and the time accounting adds up to the wall time.
+#include "runtime/thread_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// 1, 2, the core count, and more threads than cores (oversubscribed).
+std::vector<int> thread_counts() {
+  const int cores = lp::default_thread_count();
+  return {1, 2, 3, cores, cores * 2 + 1};
+}
+
+TEST(ThreadPool, DefaultSizeIsPositive) {
+  EXPECT_GE(lp::default_thread_count(), 1);
+  lp::ThreadPool pool(0);
+  EXPECT_EQ(pool.size(), lp::default_thread_count());
+}
+
+TEST(ThreadPool, EveryWorkerRunsOncePerRunOverThousandsOfTinyRuns) {
+  for (int n : thread_counts()) {
+    lp::ThreadPool pool(n);
+    std::vector<std::atomic<int>> hits(n);
+    std::atomic<int> bad_nth{0};
+    const int runs = 3000;
+    for (int r = 0; r < runs; ++r) {
+      pool.run([&](int ith, int nth) {
+        if (nth != n) bad_nth.fetch_add(1);
+        hits[ith].fetch_add(1);
+      });
+    }
+    EXPECT_EQ(bad_nth.load(), 0);
+    for (int i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), runs) << "threads " << n << " ith " << i;
+  }
+}
+
+TEST(ThreadPool, ChunkCounterHandsOutEachChunkExactlyOnce) {
+  for (int n : thread_counts()) {
+    lp::ThreadPool pool(n);
+    const int64_t n_chunks = 1000;
+    for (int r = 0; r < 50; ++r) {
+      std::vector<std::atomic<int>> taken(n_chunks);
+      pool.chunk_counter().store(0);
+      pool.run([&](int, int) {
+        for (int64_t c; (c = pool.chunk_counter().fetch_add(1)) < n_chunks;) taken[c].fetch_add(1);
+      });
+      for (int64_t c = 0; c < n_chunks; ++c) ASSERT_EQ(taken[c].load(), 1) << "threads " << n << " chunk " << c;
+    }
+  }
+}
+
+TEST(ThreadPool, BarrierSeparatesPhases) {
+  for (int n : thread_counts()) {
+    lp::ThreadPool pool(n);
+    const int steps = 200;
+    std::vector<int> slot(n, -1);
+    std::atomic<int> violations{0};
+    pool.run([&](int ith, int nth) {
+      for (int s = 0; s < steps; ++s) {
+        slot[ith] = s;  // plain writes: the barrier must order them
+        pool.barrier();
+        for (int j = 0; j < nth; ++j)
+          if (slot[j] != s) violations.fetch_add(1);
+        pool.barrier();
+      }
+    });
+    EXPECT_EQ(violations.load(), 0) << "threads " << n;
+  }
+}
+
+TEST(ThreadPool, SleepingWorkersWakeUp) {
+  lp::ThreadPool pool(3);
+  pool.set_spin_us(0);  // sleep at once
+  std::atomic<int> count{0};
+  for (int r = 0; r < 200; ++r) {
+    pool.run([&](int, int) { count.fetch_add(1); });
+    if (r % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_EQ(count.load(), 600);
+}
+
+TEST(ThreadPool, ExceptionFromAWorkerIsRethrownAfterAllFinish) {
+  lp::ThreadPool pool(3);
+  std::atomic<int> finished{0};
+  EXPECT_THROW(pool.run([&](int ith, int) {
+    if (ith == 2) throw std::runtime_error("worker failed");
+    finished.fetch_add(1);
+  }),
+               std::runtime_error);
+  EXPECT_EQ(finished.load(), 2);
+  // The pool still works afterwards.
+  std::atomic<int> count{0};
+  pool.run([&](int, int) { count.fetch_add(1); });
+  EXPECT_EQ(count.load(), 3);
+}
+
+TEST(ThreadPool, AccountingAddsUpToWallTime) {
+  lp::ThreadPool pool(2);
+  pool.set_spin_us(1000);
+  const auto t0 = std::chrono::steady_clock::now();
+  pool.reset_times();
+  for (int r = 0; r < 20; ++r) {
+    pool.run([&](int ith, int) {
+      // Thread 0 works 2 ms, thread 1 returns at once and waits.
+      if (ith == 0) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));  // workers spin, then sleep
+  const auto times = pool.times();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(times.size(), 2u);
+  // Worker 1 is always in some phase: its phases cover the wall time.
+  const double w1 = times[1].busy_s + times[1].spin_s + times[1].sleep_s;
+  EXPECT_NEAR(w1, wall, 0.2 * wall + 0.002);
+  EXPECT_GT(times[1].sleep_s, 0.0);
+  EXPECT_LT(times[1].busy_s, times[1].spin_s + times[1].sleep_s);
+  // Worker 0 is accounted inside run() only: at least the 40 ms it worked, at most the wall time.
+  EXPECT_GE(times[0].busy_s, 0.039);
+  EXPECT_LE(times[0].busy_s + times[0].spin_s + times[0].sleep_s, wall * 1.05);
+  pool.reset_times();
+  const auto after = pool.times();
+  EXPECT_LT(after[0].busy_s + after[1].busy_s + after[1].spin_s + after[1].sleep_s, 0.005);
+}
+
+TEST(ThreadPool, BarrierWaitCountsAsSpin) {
+  lp::ThreadPool pool(2);
+  pool.reset_times();
+  pool.run([&](int ith, int) {
+    if (ith == 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    pool.barrier();
+  });
+  const auto times = pool.times();
+  EXPECT_GE(times[0].spin_s, 0.015);  // thread 0 waited at the barrier for thread 1
+}
+
+}  // namespace
