@@ -26,9 +26,13 @@ namespace {
 
 int nearest_int(float v) { return int(std::lrintf(v)); }
 
-float store_half(float d, fp16_t* out) {
-  *out = fp32_to_fp16(d);
-  return fp16_to_fp32(*out);
+// Stores a super-block scale as fp16 rounded away from zero, so that no sub-block scale divided
+// by it exceeds the integer range (matters when d falls among the fp16 subnormals).
+float store_half_away(float d, fp16_t* out) {
+  fp16_t h = fp32_to_fp16(d);
+  if (std::fabs(fp16_to_fp32(h)) < std::fabs(d) && (h & 0x7fff) < 0x7bff) ++h;  // next magnitude
+  *out = h;
+  return fp16_to_fp32(h);
 }
 
 // Shared by Q4_K and Q5_K: fit 8 sub-blocks of 32 with q in 0..nmax, quantize their scales and
@@ -42,8 +46,8 @@ void quantize_k4_superblock(const float* x, int nmax, fp16_t* d_out, fp16_t* dmi
     max_scale = std::max(max_scale, fits[j].scale);
     max_min = std::max(max_min, fits[j].min);
   }
-  const float d = store_half(max_scale / 63.0f, d_out);
-  const float dmin = store_half(max_min / 63.0f, dmin_out);
+  const float d = store_half_away(max_scale / 63.0f, d_out);
+  const float dmin = store_half_away(max_min / 63.0f, dmin_out);
   uint8_t sc[8], mn[8];
   for (int j = 0; j < 8; ++j) {
     sc[j] = d > 0 ? uint8_t(std::clamp(nearest_int(fits[j].scale / d), 0, 63)) : 0;

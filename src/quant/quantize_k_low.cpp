@@ -31,9 +31,13 @@ namespace {
 
 int nearest_int(float v) { return int(std::lrintf(v)); }
 
-float store_half(float d, fp16_t* out) {
-  *out = fp32_to_fp16(d);
-  return fp16_to_fp32(*out);
+// Stores a super-block scale as fp16 rounded away from zero, so that no sub-block scale divided
+// by it exceeds the integer range (matters when d falls among the fp16 subnormals).
+float store_half_away(float d, fp16_t* out) {
+  fp16_t h = fp32_to_fp16(d);
+  if (std::fabs(fp16_to_fp32(h)) < std::fabs(d) && (h & 0x7fff) < 0x7bff) ++h;  // next magnitude
+  *out = h;
+  return fp16_to_fp32(h);
 }
 
 void pack_2bit_planes(const uint8_t q[256], uint8_t qs[64]) {
@@ -66,7 +70,7 @@ float signed_absmax(const float* v, int n) {
 // Quantize 16 signed sub-block scales to integers in -lo..hi against one super-block scale d
 // (the largest-magnitude scale maps to -lo). Returns d as stored.
 float quantize_signed_scales(const float s[16], int lo, int hi, fp16_t* d_out, int out[16]) {
-  const float d = store_half(signed_absmax(s, 16) / float(-lo), d_out);
+  const float d = store_half_away(signed_absmax(s, 16) / float(-lo), d_out);
   const float id = d != 0 ? 1.0f / d : 0.0f;
   for (int j = 0; j < 16; ++j) out[j] = std::clamp(nearest_int(s[j] * id), -lo, hi);
   return d;
@@ -104,8 +108,8 @@ void quantize_q2_K(const float* x, block_q2_K* y, int64_t n) {
       max_scale = std::max(max_scale, fits[j].scale);
       max_min = std::max(max_min, fits[j].min);
     }
-    const float d = store_half(max_scale / 15.0f, &y[b].d);
-    const float dmin = store_half(max_min / 15.0f, &y[b].dmin);
+    const float d = store_half_away(max_scale / 15.0f, &y[b].d);
+    const float dmin = store_half_away(max_min / 15.0f, &y[b].dmin);
     uint8_t q[256];
     for (int j = 0; j < 16; ++j) {
       const int sc = d > 0 ? std::clamp(nearest_int(fits[j].scale / d), 0, 15) : 0;

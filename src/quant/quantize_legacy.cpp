@@ -46,9 +46,10 @@ float absmax(const float* x, int n) {
   return amax;
 }
 
-// Stores d as fp16 and returns the value a reader will see.
+// Stores d as fp16 (saturating at the largest finite half, so a huge input never produces an
+// infinite scale or minimum) and returns the value a reader will see.
 float store_half(float d, fp16_t* out) {
-  *out = fp32_to_fp16(d);
+  *out = fp32_to_fp16(std::clamp(d, -65504.0f, 65504.0f));
   return fp16_to_fp32(*out);
 }
 

@@ -157,3 +157,38 @@ TEST_F(GgmlOracle, HalfConversionsMatchBitForBit) {
 }
 
 }  // namespace
+
+namespace {
+
+double relative_rmse(const std::vector<float>& x, const std::vector<float>& y) {
+  double e = 0, s = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    e += double(x[i] - y[i]) * double(x[i] - y[i]);
+    s += double(x[i]) * x[i];
+  }
+  return std::sqrt(e / s);
+}
+
+// Our quantizers need not choose ggml's values, but they should be about as good: relative RMS
+// error on gaussian data within a few percent of ggml's reference quantizer (or better).
+TEST_F(GgmlOracle, QualityIsCloseToGgmlsReferenceQuantizers) {
+  const int64_t n = 64 * 256;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (auto& v : x) v = g(rng);
+  for (const Case& c : kCases) {
+    std::vector<uint8_t> blocks(lp::row_size(c.type, n));
+    std::vector<float> y(static_cast<size_t>(n));
+    lp::quantize_row_ref(c.type, x.data(), blocks.data(), n);
+    lp::dequantize_row_ref(c.type, blocks.data(), y.data(), n);
+    const double ours = relative_rmse(x, y);
+    sym<QuantizeFn>(std::string("quantize_row_") + c.ggml_name + "_ref")(x.data(), blocks.data(), n);
+    lp::dequantize_row_ref(c.type, blocks.data(), y.data(), n);
+    const double theirs = relative_rmse(x, y);
+    if (std::getenv("LP_QUANT_VERBOSE")) std::printf("%-5s ours %.5f ggml %.5f\n", c.ggml_name, ours, theirs);
+    EXPECT_LE(ours, theirs * 1.05) << c.ggml_name;
+  }
+}
+
+}  // namespace
