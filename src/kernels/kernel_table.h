@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "quant/type_traits.h"
 
@@ -43,5 +44,10 @@ const KernelTable& kernels();
 const KernelTable* kernel_table(Isa isa);
 // The best tier this CPU and OS support.
 Isa best_isa();
+
+// "ref" / "avx2" / "avx512" -> Isa; throws lp::Error (InvalidArgument) for any other name.
+Isa parse_isa(std::string_view name);
+// kernel_table(isa), or throws lp::Error (Unsupported) naming the CPU and its usable features.
+const KernelTable& require_kernel_table(Isa isa);
 
 }  // namespace lp
