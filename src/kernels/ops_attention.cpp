@@ -1,0 +1,201 @@
+// Causal self-attention over the F16 KV cache (layout in ops.h).
+//
+// Work item = (block of up to kRowBlock query rows, one KV head): the item's G = n_head / n_head_kv
+// query heads and its rows all read the same K and V rows, so each cache row is converted from F16
+// once per item and used for up to kRowBlock * G dot products. Items are handed out through the
+// pool's chunk counter, latest rows first (they see the most keys), so threads finish together.
+// Per item, two passes over the keys with a stable softmax in between:
+//   1. scores s[rh][t] = scale * q[rh] . K[t]   (rh = row-head pair), then the max per rh
+//   2. w = exp(s - max), sum;  out[rh] = (sum_t w[t] V[t]) / sum
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "kernels/ops.h"
+#include "kernels/ops_internal.h"
+#include "llamaprof/error.h"
+#include "runtime/thread_pool.h"
+
+namespace lp {
+
+namespace {
+
+constexpr int kRowBlock = 8;
+
+// Floats one thread needs for a context of n_kv keys.
+size_t per_thread_floats(const AttentionShape& s, int64_t n_kv) {
+  const int64_t group = s.n_head / s.n_head_kv;
+  const int64_t pairs = kRowBlock * group;
+  return size_t(pairs * n_kv + pairs * s.head_dim + s.head_dim);
+}
+
+void check_shape(const AttentionShape& s) {
+  if (s.n_head <= 0 || s.n_head_kv <= 0 || s.head_dim <= 0 || s.n_head % s.n_head_kv != 0 ||
+      s.sliding_window < 0) {
+    throw Error(ErrorKind::InvalidArgument,
+                "attention: bad shape n_head " + std::to_string(s.n_head) + ", n_head_kv " +
+                    std::to_string(s.n_head_kv) + ", head_dim " + std::to_string(s.head_dim) +
+                    ", sliding_window " + std::to_string(s.sliding_window));
+  }
+}
+
+struct Job {
+  const float* q;
+  int64_t q_row_stride;
+  const fp16_t* k;
+  const fp16_t* v;
+  int64_t kv_row_stride;
+  int nq;
+  int p0;
+  AttentionShape shape;
+  float scale;
+  float* out;
+  int64_t out_row_stride;
+
+  // First visible key of the query at position p.
+  int first_key(int p) const {
+    return shape.sliding_window > 0 ? std::max(0, p - shape.sliding_window + 1) : 0;
+  }
+
+  void run_item(int row_block, int g, float* scratch) const {
+    const int hd = shape.head_dim;
+    const int group = shape.n_head / shape.n_head_kv;
+    const int i0 = row_block * kRowBlock;
+    const int i1 = std::min(nq, i0 + kRowBlock);
+    const int n_rows = i1 - i0;
+    const int n_pairs = n_rows * group;
+    // Keys any row of the block sees: [t_lo, t_hi).
+    const int t_lo = first_key(p0 + i0);
+    const int t_hi = p0 + i1;
+    const int64_t n_t = t_hi - t_lo;
+
+    float* scores = scratch;                                // [n_pairs][n_t]
+    float* acc = scores + int64_t(kRowBlock) * group * n_t; // [n_pairs][hd]
+    float* row_f32 = acc + int64_t(kRowBlock) * group * hd; // [hd]
+
+    const float* qh[kRowBlock * 64];  // query head vectors, rh = r * group + j
+    float row_max[kRowBlock * 64];
+    float row_sum[kRowBlock * 64];
+    for (int r = 0; r < n_rows; ++r) {
+      for (int j = 0; j < group; ++j) {
+        const int rh = r * group + j;
+        qh[rh] = q + int64_t(i0 + r) * q_row_stride + int64_t(g * group + j) * hd;
+        row_max[rh] = -INFINITY;
+        row_sum[rh] = 0;
+      }
+    }
+
+    // Pass 1: scores. Row r sees keys [first_key(p_r), p_r]; within the block, the first visible
+    // key grows with r and the last one too.
+    for (int t = t_lo; t < t_hi; ++t) {
+      ops_detail::f16_to_f32(k + int64_t(t) * kv_row_stride + int64_t(g) * hd, row_f32, hd);
+      for (int r = 0; r < n_rows; ++r) {
+        const int p = p0 + i0 + r;
+        if (t > p || t < first_key(p)) continue;
+        for (int j = 0; j < group; ++j) {
+          const int rh = r * group + j;
+          const float s = scale * ops_detail::dot(qh[rh], row_f32, hd);
+          scores[rh * n_t + (t - t_lo)] = s;
+          row_max[rh] = std::max(row_max[rh], s);
+        }
+      }
+    }
+
+    // Softmax numerators over each pair's visible range (contiguous in scores).
+    for (int r = 0; r < n_rows; ++r) {
+      const int p = p0 + i0 + r;
+      const int a = first_key(p) - t_lo, b = p + 1 - t_lo;
+      for (int j = 0; j < group; ++j) {
+        const int rh = r * group + j;
+        float* s = scores + rh * n_t;
+        const float m = row_max[rh];
+        float part[ops_detail::kLanes] = {};
+        int x = a;
+        for (; x + ops_detail::kLanes <= b; x += ops_detail::kLanes) {
+          for (int l = 0; l < ops_detail::kLanes; ++l) {
+            s[x + l] = ops_detail::exp_approx(s[x + l] - m);
+            part[l] += s[x + l];
+          }
+        }
+        float sum = 0;
+        for (; x < b; ++x) {
+          s[x] = ops_detail::exp_approx(s[x] - m);
+          sum += s[x];
+        }
+        for (int l = 0; l < ops_detail::kLanes; ++l) sum += part[l];
+        row_sum[rh] = sum;
+      }
+    }
+
+    // Pass 2: weighted sum of V rows.
+    std::fill(acc, acc + int64_t(n_pairs) * hd, 0.0f);
+    for (int t = t_lo; t < t_hi; ++t) {
+      ops_detail::f16_to_f32(v + int64_t(t) * kv_row_stride + int64_t(g) * hd, row_f32, hd);
+      for (int r = 0; r < n_rows; ++r) {
+        const int p = p0 + i0 + r;
+        if (t > p || t < first_key(p)) continue;
+        for (int j = 0; j < group; ++j) {
+          const int rh = r * group + j;
+          const float w = scores[rh * n_t + (t - t_lo)];
+          float* o = acc + int64_t(rh) * hd;
+          for (int d = 0; d < hd; ++d) o[d] += w * row_f32[d];
+        }
+      }
+    }
+
+    for (int r = 0; r < n_rows; ++r) {
+      for (int j = 0; j < group; ++j) {
+        const int rh = r * group + j;
+        const float inv = 1.0f / row_sum[rh];
+        const float* o = acc + int64_t(rh) * hd;
+        float* dst = out + int64_t(i0 + r) * out_row_stride + int64_t(g * group + j) * hd;
+        for (int d = 0; d < hd; ++d) dst[d] = o[d] * inv;
+      }
+    }
+  }
+};
+
+// Query heads per KV head the fixed-size arrays in run_item() allow.
+constexpr int kMaxGroup = 64;
+
+}  // namespace
+
+size_t attention_scratch_floats(const AttentionShape& shape, int n_ctx, int n_threads) {
+  check_shape(shape);
+  return per_thread_floats(shape, n_ctx) * size_t(std::max(1, n_threads));
+}
+
+void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16_t* v,
+               int64_t kv_row_stride, int nq, int p0, const AttentionShape& shape, float* out,
+               int64_t out_row_stride, float* scratch, size_t scratch_floats, ThreadPool& pool) {
+  check_shape(shape);
+  if (nq <= 0) return;
+  if (p0 < 0) throw Error(ErrorKind::InvalidArgument, "attention: negative position " + std::to_string(p0));
+  if (shape.n_head / shape.n_head_kv > kMaxGroup) {
+    throw Error(ErrorKind::Unsupported, "attention: more than 64 query heads per KV head");
+  }
+  const int nth = pool.size();
+  const size_t per_thread = scratch_floats / size_t(nth);
+  if (per_thread < per_thread_floats(shape, int64_t(p0) + nq)) {
+    throw Error(ErrorKind::InvalidArgument,
+                "attention: scratch of " + std::to_string(scratch_floats) + " floats is too small for " +
+                    std::to_string(p0 + nq) + " positions on " + std::to_string(nth) +
+                    " threads (see attention_scratch_floats)");
+  }
+  const Job job{q,  q_row_stride, k, v, kv_row_stride, nq, p0, shape,
+                shape.scale > 0 ? shape.scale : 1.0f / std::sqrt(float(shape.head_dim)),
+                out, out_row_stride};
+  const int n_blocks = (nq + kRowBlock - 1) / kRowBlock;
+  const int64_t n_items = int64_t(n_blocks) * shape.n_head_kv;
+  auto& counter = pool.chunk_counter();
+  counter.store(0);
+  pool.run([&](int ith, int) {
+    float* mine = scratch + size_t(ith) * per_thread;
+    for (int64_t item; (item = counter.fetch_add(1)) < n_items;) {
+      const int block = n_blocks - 1 - int(item / shape.n_head_kv);  // latest rows first
+      job.run_item(block, int(item % shape.n_head_kv), mine);
+    }
+  });
+}
+
+}  // namespace lp
