@@ -54,10 +54,14 @@ class File {
   uint64_t data_offset() const;  // byte offset of the data section in the file
   uint64_t file_size() const;
   const uint8_t* base() const;  // the whole file's bytes
+  bool is_mapped() const;       // false after use_mmap=false or from_bytes (an owned copy)
+  bool is_locked() const;       // mlock succeeded (use_mlock)
 
   // Metadata in file order.
   const std::vector<std::pair<std::string, Value>>& metadata() const;
   const Value* find(std::string_view key) const;
+  // The value of key; throws lp::Error(InvalidFile) "FILE: missing key: 'KEY'" when absent.
+  const Value& require(std::string_view key) const;
   // Typed lookups: throw lp::Error(InvalidFile) naming the key if missing (no default) or mistyped.
   std::string get_string(std::string_view key) const;
   std::string get_string(std::string_view key, std::string fallback) const;

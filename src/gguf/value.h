@@ -26,6 +26,10 @@ enum class ValueType : uint32_t {
 };
 
 const char* value_type_name(ValueType t);
+// True for the 13 ids the format defines (0..12).
+bool is_valid_value_type(uint32_t id);
+// Bytes a scalar of this type takes in the file; 0 for STRING and ARRAY (variable length).
+uint64_t scalar_size(ValueType t);
 
 struct Value;
 struct Array {
@@ -69,5 +73,9 @@ struct Value {
   std::vector<float> as_f32_vector() const;
   std::vector<int32_t> as_i32_vector() const;
 };
+
+// Equal when the stored type and the value (elements, recursively) are equal.
+bool operator==(const Array& a, const Array& b);
+bool operator==(const Value& a, const Value& b);
 
 }  // namespace lp::gguf

@@ -31,6 +31,11 @@ class Writer {
 
   // Writes to path (via a temporary file renamed into place). Throws lp::Error on failure.
   void write(const std::string& path) const;
+  // The whole file image in memory (tests, the fuzzer); producers are called as for write().
+  std::vector<uint8_t> to_bytes() const;
+
+  // general.alignment if set (must be a UINT32 power of two), else kDefaultAlignment (32).
+  uint64_t alignment() const;
 
  private:
   struct PendingTensor {
@@ -40,6 +45,9 @@ class Writer {
     std::span<const uint8_t> data;
     Producer producer;
   };
+  // Feeds the file's bytes, in order, to sink.
+  void emit(const std::function<void(const uint8_t*, uint64_t)>& sink) const;
+
   std::vector<std::pair<std::string, Value>> metadata_;
   std::vector<PendingTensor> tensors_;
 };
