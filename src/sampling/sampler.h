@@ -22,13 +22,15 @@ struct SamplerParams {
   float repeat_penalty = 1.1f;  // 1: off
   float frequency_penalty = 0.0f;
   float presence_penalty = 0.0f;
-  int repeat_last_n = 64;
-  uint64_t seed = 0xFFFFFFFF;  // the same seed gives the same tokens
+  int repeat_last_n = 64;       // 0: penalties off, -1: the whole history
+  uint64_t seed = 0xFFFFFFFF;  // the same seed gives the same tokens (every value is a fixed seed)
 };
 
+// Per step: penalties -> (temperature <= 0: argmax) -> top-k -> top-p -> min-p -> temperature ->
+// softmax -> one draw from the seeded generator. The stage order is llama.cpp's default chain.
 class Sampler {
  public:
-  explicit Sampler(const SamplerParams& params);
+  explicit Sampler(const SamplerParams& params);  // throws lp::Error(InvalidArgument) for bad values
   // Picks the next token from logits[n_vocab]; `history` is the tokens so far (prompt +
   // generated) for the penalties.
   int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
@@ -36,12 +38,14 @@ class Sampler {
   // penalized logits (before temperature truncation) — what the seed's "top 10" log shows.
   std::vector<Candidate> top_candidates(int n) const;
   void reset(uint64_t seed);
+  const SamplerParams& params() const { return params_; }
 
  private:
   SamplerParams params_;
   std::mt19937_64 rng_;
   std::vector<Candidate> cand_;   // working buffer, sized once
-  std::vector<Candidate> last_;   // sorted candidates of the last step
+  std::vector<Candidate> last_;   // [n_vocab] penalized logits of the last step, by id
+  std::vector<int32_t> counts_;   // [n_vocab] zeros: scratch for counting the penalty window
 };
 
 }  // namespace lp

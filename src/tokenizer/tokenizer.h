@@ -17,30 +17,57 @@ enum class TokenKind : int32_t {  // tokenizer.ggml.token_type values
   Undefined = 0, Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6,
 };
 
+// tokenizer.ggml.add_bos_token / add_eos_token / add_space_prefix; defaults are llama.cpp's for SPM.
+struct TokenizerFlags {
+  bool add_bos = true;
+  bool add_eos = false;
+  bool add_space_prefix = true;
+};
+
 class Tokenizer {
  public:
   static Tokenizer from_gguf(const gguf::File& file);  // throws lp::Error naming the bad key
   static Tokenizer from_vectors(std::vector<std::string> tokens, std::vector<float> scores,
                                 std::vector<int32_t> types, TokenId bos, TokenId eos, TokenId unk);
+  static Tokenizer from_vectors(std::vector<std::string> tokens, std::vector<float> scores,
+                                std::vector<int32_t> types, TokenId bos, TokenId eos, TokenId unk,
+                                const TokenizerFlags& flags);
 
   int n_vocab() const;
   TokenId bos() const;
   TokenId eos() const;
   std::string_view model() const;  // "llama"
+  TokenId unk() const;             // -1 if the vocabulary has none
+  const TokenizerFlags& flags() const;
+  TokenKind kind(TokenId id) const;
+  float score(TokenId id) const;
 
-  // add_bos: prepend BOS; parse_special: text like "<s>" becomes its control token.
+  // add_bos is llama.cpp's add_special: prepend BOS (and append EOS) when the vocabulary's
+  // add_bos_token (add_eos_token) asks for it, which Llama's does. parse_special: text like "<s>"
+  // becomes its control token; user-defined tokens are always matched whole, as in llama.cpp.
+  // Identical ids to llama.cpp's llama_tokenize(vocab, text, add_special, parse_special).
   std::vector<TokenId> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
   // The bytes a token stands for (byte tokens decoded, "▁" as space). Not UTF-8 safe by itself.
+  // Control and unknown tokens give their text ("<s>"), or nothing when render_special is false.
   std::string token_to_piece(TokenId id) const;
+  std::string token_to_piece(TokenId id, bool render_special) const;
   const std::string& token_text(TokenId id) const;  // the raw vocabulary entry
+  // As llama.cpp's llama_detokenize(ids, remove_special = false, unparse_special = render_special):
+  // the first piece loses one leading space when add_space_prefix is set. Only the very first
+  // token counts: after a leading BOS the next piece keeps its space, exactly as llama.cpp does.
   std::string decode(const std::vector<TokenId>& ids) const;
+  std::string decode(const std::vector<TokenId>& ids, bool render_special) const;
   bool is_eog(TokenId id) const;  // end of generation (EOS)
 
-  // Streams pieces while never emitting half a UTF-8 character; a leading space after BOS is
-  // stripped as llama.cpp does.
+  // Streams pieces while never emitting half a UTF-8 character. By default the concatenated output
+  // equals decode(ids) (so the first piece's leading space is stripped as llama.cpp's detokenize
+  // does, and after a leading BOS the next piece keeps it); continues_text = true keeps every
+  // space, for generated text printed after its prompt (llama.cpp's per-token token_to_piece).
+  // Bytes that can never become valid UTF-8 are emitted as U+FFFD, so the output is always valid.
   class StreamDecoder {
    public:
     explicit StreamDecoder(const Tokenizer& tok) : tok_(&tok) {}
+    StreamDecoder(const Tokenizer& tok, bool continues_text) : tok_(&tok), first_(!continues_text) {}
     std::string push(TokenId id);  // complete UTF-8 text ready to print (may be empty)
     std::string flush();           // whatever remains (invalid bytes as U+FFFD)
    private:
