@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,10 @@
 #include "runtime/cpu_features.h"
 
 namespace lp {
+
+// Readable parameter values in failure messages.
+inline void PrintTo(Isa isa, std::ostream* os) { *os << isa_name(isa); }
+
 namespace {
 
 // SIMD kernels compute the same integer block sums as the reference and differ only in the order

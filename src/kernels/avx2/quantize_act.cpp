@@ -1,8 +1,17 @@
-// avx2 kernels for this file's types: not yet written, the lower tier's kernels stay in the table.
+// AVX2 + FMA + F16C activation quantizers (kernels/simd/quantize_kernels.h), byte-identical to the reference.
+#define LP_ISA_NS avx2
+#include "kernels/simd/quantize_kernels.h"
 #include "kernels/tiers.h"
 
 namespace lp::avx2 {
 
-void fill_quantize_act(KernelTable&) {}
+void fill_quantize_act(KernelTable& t) {
+  t.quantize_row[uint32_t(TensorType::F32)] = quantize_row_f32;
+  t.quantize_row[uint32_t(TensorType::F16)] = quantize_row_f16;
+  t.quantize_row[uint32_t(TensorType::BF16)] = quantize_row_bf16;
+  t.quantize_row[uint32_t(TensorType::Q8_0)] = quantize_row_q8_0;
+  t.quantize_row[uint32_t(TensorType::Q8_1)] = quantize_row_q8_1;
+  t.quantize_row[uint32_t(TensorType::Q8_K)] = quantize_row_q8_k;
+}
 
 }  // namespace lp::avx2

@@ -1,8 +1,14 @@
-// avx512 kernels for this file's types: not yet written, the lower tier's kernels stay in the table.
+// AVX-512 (F/BW/VL/DQ + VNNI: vpdpbusd / vpdpwssd, 32 registers for larger tiles) kernels: Q4_K x Q8_K. The implementation is shared with the other SIMD tier
+// (kernels/simd/kquant_kernels.h); this unit instantiates it with this tier's flags and tile sizes.
+#define LP_ISA_NS avx512
+#include "kernels/simd/kquant_kernels.h"
 #include "kernels/tiers.h"
 
 namespace lp::avx512 {
 
-void fill_vec_dot_q4_k(KernelTable&) {}
+void fill_vec_dot_q4_k(KernelTable& t) {
+  t.vec_dot[uint32_t(TensorType::Q4_K)] = vec_dot_tile<Q4KKernel>;
+  t.gemm[uint32_t(TensorType::Q4_K)] = gemm_tiled<Q4KKernel, 4, 4>;
+}
 
 }  // namespace lp::avx512

@@ -1,0 +1,204 @@
+// Q2_K, Q3_K, Q4_K, Q5_K and Q6_K weights against Q8_K activations (super-blocks of 256).
+// Every type unpacks one super-block into the same form, so one dot loop serves them all:
+//   q[g]    8 groups of 32 unsigned quants in activation order (elements 32g .. 32g+31),
+//   sc[g]   the int16 scale of each maddubs pair lane: lanes 0-7 hold the scale of elements
+//           32g..32g+15, lanes 8-15 that of 32g+16..32g+31 (equal for the 32-element sub-blocks),
+//   corr    16 int16 factors for Q8_K's bsums (sums of each 16 activations), and
+//   d, dcorr: block result = da * (d * sum_g dot(q[g] * sc[g], a[g]) + dcorr * sum_k corr[k] * bsums[k]).
+// The correction carries the mins (Q2_K/Q4_K/Q5_K: corr = min, dcorr = -dmin) or the constant
+// quant offset (Q3_K: q - 4, corr = scale, dcorr = -4d; Q6_K: q - 32, dcorr = -32d).
+#pragma once
+
+#include "kernels/simd/gemm_driver.h"
+
+namespace lp::LP_ISA_NS {
+namespace {
+
+struct KUnpacked {
+  __m256i q[8];
+  __m256i sc[8];
+  __m256i corr;
+  float d;
+  float dcorr;
+};
+
+// pshufb masks that spread 16 scale bytes to the scale-per-lane layout of group g:
+// bytes 0-7 <- scale 2g, bytes 8-15 <- scale 2g + 1 (16-element sub-blocks).
+inline __m128i pair_scale_mask(int g) {
+  const int64_t lo = 0x0101010101010101LL * (2 * g), hi = 0x0101010101010101LL * (2 * g + 1);
+  return _mm_set_epi64x(hi, lo);
+}
+
+// Sub-blocks of 16: scale bytes (signed) -> sc[g] for the 8 groups.
+inline void spread_pair_scales(__m128i scale_bytes, __m256i sc[8]) {
+  for (int g = 0; g < 8; ++g) sc[g] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scale_bytes, pair_scale_mask(g)));
+}
+
+// Sub-blocks of 32: 8 scale bytes (in the low half of scale_bytes) -> sc[g].
+inline void spread_single_scales(__m128i scale_bytes, __m256i sc[8]) {
+  for (int g = 0; g < 8; ++g) sc[g] = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scale_bytes, _mm_set1_epi8(char(g))));
+}
+
+// Q4_K / Q5_K: 8 six-bit scales and mins from 12 bytes. Words: u0 = bytes 0-3 (scales 0-3, top
+// bits of scales 4-7), u1 = bytes 4-7 (mins 0-3, top bits of mins 4-7), u2 = bytes 8-11 (low
+// nibbles: scales 4-7; high nibbles: mins 4-7).
+inline void unpack_k4_scales(const uint8_t* packed, __m128i* scales, __m128i* mins) {
+  uint32_t u[3];
+  std::memcpy(u, packed, 12);
+  const uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
+  const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
+  const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
+  *scales = _mm_set_epi32(0, 0, int32_t(sc_hi), int32_t(sc_lo));
+  *mins = _mm_set_epi32(0, 0, int32_t(mn_hi), int32_t(mn_lo));
+}
+
+inline void unpack_q4_k(const block_q4_K& x, KUnpacked& u) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  for (int k = 0; k < 4; ++k) {
+    const __m256i bytes = load256(x.qs + 32 * k);
+    u.q[2 * k] = _mm256_and_si256(bytes, low4);
+    u.q[2 * k + 1] = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
+  }
+  __m128i scales, mins;
+  unpack_k4_scales(x.scales, &scales, &mins);
+  spread_single_scales(scales, u.sc);
+  // Each min applies to two bsums (two groups of 16).
+  u.corr = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins, mins));
+  u.d = half_to_float(x.d);
+  u.dcorr = -half_to_float(x.dmin);
+}
+
+inline void unpack_q5_k(const block_q5_K& x, KUnpacked& u) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
+  const __m256i hb = load256(x.qh);
+  for (int k = 0; k < 4; ++k) {
+    const __m256i bytes = load256(x.qs + 32 * k);
+    // Group g takes bit g of qh[l] as its fifth bit: move it to bit 4.
+    const int g0 = 2 * k, g1 = 2 * k + 1;
+    const __m256i h0 = g0 <= 4 ? _mm256_slli_epi16(hb, 4 - g0) : _mm256_srli_epi16(hb, g0 - 4);
+    const __m256i h1 = g1 <= 4 ? _mm256_slli_epi16(hb, 4 - g1) : _mm256_srli_epi16(hb, g1 - 4);
+    u.q[g0] = _mm256_or_si256(_mm256_and_si256(bytes, low4), _mm256_and_si256(h0, bit4));
+    u.q[g1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4), _mm256_and_si256(h1, bit4));
+  }
+  __m128i scales, mins;
+  unpack_k4_scales(x.scales, &scales, &mins);
+  spread_single_scales(scales, u.sc);
+  u.corr = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins, mins));
+  u.d = half_to_float(x.d);
+  u.dcorr = -half_to_float(x.dmin);
+}
+
+inline void unpack_q6_k(const block_q6_K& x, KUnpacked& u) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f), two = _mm256_set1_epi8(0x30);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i l0 = load256(x.ql + 64 * h), l1 = load256(x.ql + 64 * h + 32);
+    const __m256i hb = load256(x.qh + 32 * h);
+    // Group 4h + p: low nibble of ql[l] (p=0), ql[l+32] (p=1), high nibbles (p=2, 3); bits 2p..2p+1
+    // of qh[l] on top.
+    u.q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), two));
+    u.q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), two));
+    u.q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(hb, two));
+    u.q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                                     _mm256_and_si256(_mm256_srli_epi16(hb, 2), two));
+  }
+  const __m128i scales = load128(x.scales);
+  spread_pair_scales(scales, u.sc);
+  u.corr = _mm256_cvtepi8_epi16(scales);
+  u.d = half_to_float(x.d);
+  u.dcorr = -32.0f * u.d;
+}
+
+inline void unpack_q2_k(const block_q2_K& x, KUnpacked& u) {
+  const __m256i three = _mm256_set1_epi8(3);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i bytes = load256(x.qs + 32 * h);
+    u.q[4 * h + 0] = _mm256_and_si256(bytes, three);
+    u.q[4 * h + 1] = _mm256_and_si256(_mm256_srli_epi16(bytes, 2), three);
+    u.q[4 * h + 2] = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), three);
+    u.q[4 * h + 3] = _mm256_and_si256(_mm256_srli_epi16(bytes, 6), three);
+  }
+  const __m128i packed = load128(x.scales);
+  spread_pair_scales(_mm_and_si128(packed, _mm_set1_epi8(0x0f)), u.sc);
+  u.corr = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0x0f)));
+  u.d = half_to_float(x.d);
+  u.dcorr = -half_to_float(x.dmin);
+}
+
+inline void unpack_q3_k(const block_q3_K& x, KUnpacked& u) {
+  const __m256i three = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+  const __m256i hm = load256(x.hmask);
+  for (int h = 0; h < 2; ++h) {
+    const __m256i bytes = load256(x.qs + 32 * h);
+    for (int j = 0; j < 4; ++j) {
+      const int bit = 4 * h + j;  // hmask bit of this group: set means "no -4", i.e. q + 4
+      const __m256i low2 = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
+      const __m256i high = bit <= 2 ? _mm256_slli_epi16(hm, 2 - bit) : _mm256_srli_epi16(hm, bit - 2);
+      u.q[4 * h + j] = _mm256_or_si256(low2, _mm256_and_si256(high, four));
+    }
+  }
+  // 16 six-bit scales (stored + 32): low nibbles from bytes 0-7, top two bits from bytes 8-11.
+  uint32_t w[3];
+  std::memcpy(w, x.scales, 12);
+  const uint32_t s0 = (w[0] & 0x0f0f0f0f) | ((w[2] & 0x03030303) << 4);
+  const uint32_t s1 = (w[1] & 0x0f0f0f0f) | (((w[2] >> 2) & 0x03030303) << 4);
+  const uint32_t s2 = ((w[0] >> 4) & 0x0f0f0f0f) | (((w[2] >> 4) & 0x03030303) << 4);
+  const uint32_t s3 = ((w[1] >> 4) & 0x0f0f0f0f) | (((w[2] >> 6) & 0x03030303) << 4);
+  const __m128i scales =
+      _mm_sub_epi8(_mm_set_epi32(int32_t(s3), int32_t(s2), int32_t(s1), int32_t(s0)), _mm_set1_epi8(32));
+  spread_pair_scales(scales, u.sc);
+  u.corr = _mm256_cvtepi8_epi16(scales);
+  u.d = half_to_float(x.d);
+  u.dcorr = -4.0f * u.d;
+}
+
+// sum_g dot(q[g], a[g]) * sc[g] in int32 lanes. maddubs pairs stay below 2 * 63 * 127.
+inline __m256i k_group_dots(const KUnpacked& u, const int8_t* aq) {
+  __m256i sum = _mm256_setzero_si256();
+  for (int g = 0; g < 8; ++g) {
+    const __m256i p16 = _mm256_maddubs_epi16(u.q[g], load256(aq + 32 * g));
+#if LP_SIMD_VNNI
+    sum = _mm256_dpwssd_epi32(sum, p16, u.sc[g]);
+#else
+    sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p16, u.sc[g]));
+#endif
+  }
+  return sum;
+}
+
+template <class W, void (*Unpack)(const W&, KUnpacked&)>
+struct KQuantKernel {
+  template <int R, int B>
+  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+    __m256 acc[R][B];
+    for (int r = 0; r < R; ++r) {
+      for (int b = 0; b < B; ++b) acc[r][b] = _mm256_setzero_ps();
+    }
+    const int64_t nblocks = n / QK_K;
+    for (int64_t i = 0; i < nblocks; ++i) {
+      KUnpacked u[R];
+      for (int r = 0; r < R; ++r) Unpack(reinterpret_cast<const W*>(w + size_t(r) * wrb)[i], u[r]);
+      for (int b = 0; b < B; ++b) {
+        const block_q8_K& ablk = reinterpret_cast<const block_q8_K*>(a + size_t(b) * arb)[i];
+        const __m256i bsums = load256(ablk.bsums);
+        for (int r = 0; r < R; ++r) {
+          const __m256i dots = k_group_dots(u[r], ablk.qs);
+          const __m256i corr = _mm256_madd_epi16(u[r].corr, bsums);
+          acc[r][b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots), _mm256_set1_ps(u[r].d * ablk.d), acc[r][b]);
+          acc[r][b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(u[r].dcorr * ablk.d), acc[r][b]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int b = 0; b < B; ++b) c[b * ldc + r] = hsum(acc[r][b]);
+    }
+  }
+};
+
+using Q2KKernel = KQuantKernel<block_q2_K, unpack_q2_k>;
+using Q3KKernel = KQuantKernel<block_q3_K, unpack_q3_k>;
+using Q4KKernel = KQuantKernel<block_q4_K, unpack_q4_k>;
+using Q5KKernel = KQuantKernel<block_q5_K, unpack_q5_k>;
+using Q6KKernel = KQuantKernel<block_q6_K, unpack_q6_k>;
+
+}  // namespace
+}  // namespace lp::LP_ISA_NS

@@ -1,0 +1,135 @@
+// Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 weights against Q8_0 / Q8_1 activations (blocks of 32).
+// One weight block unpacks into 32 bytes of quants in activation order; per (weight row,
+// activation row) the block contributes dw * da * dot(q, a) (minus the offset, or plus m * s).
+//   Q4_0: q - 8, Q5_0: q - 16 (q unsigned): dot(q, a) - offset * sum(a), the sum taken once per
+//         activation block and shared by all R weight rows.
+//   Q4_1 / Q5_1: dw * da * dot(q, a) + m * s, s = da * sum(a) stored in the Q8_1 block.
+//   Q8_0: signed x signed via |w| * sign(a, w).
+#pragma once
+
+#include "kernels/simd/gemm_driver.h"
+
+namespace lp::LP_ISA_NS {
+namespace {
+
+// Bit i of a little-endian uint32 -> 0x10 in byte i (the fifth bit of Q5 quants).
+inline __m256i fifth_bits_32(const uint8_t* qh_bytes) {
+  uint32_t qh;
+  std::memcpy(&qh, qh_bytes, 4);
+  const __m256i bytes = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(int32_t(qh)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000));
+  const __m256i bit = _mm256_set1_epi64x(int64_t(0x8040201008040201));
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+struct Q4_0Kind {
+  using W = block_q4_0;
+  using A = block_q8_0;
+  static constexpr int kOffset = 8;
+  static constexpr bool kMin = false, kSigned = false;
+  static __m256i quants(const W& b) { return unpack_nibbles_32(b.qs); }
+  static float min(const W&) { return 0; }
+};
+struct Q4_1Kind {
+  using W = block_q4_1;
+  using A = block_q8_1;
+  static constexpr int kOffset = 0;
+  static constexpr bool kMin = true, kSigned = false;
+  static __m256i quants(const W& b) { return unpack_nibbles_32(b.qs); }
+  static float min(const W& b) { return half_to_float(b.m); }
+};
+struct Q5_0Kind {
+  using W = block_q5_0;
+  using A = block_q8_0;
+  static constexpr int kOffset = 16;
+  static constexpr bool kMin = false, kSigned = false;
+  static __m256i quants(const W& b) { return _mm256_or_si256(unpack_nibbles_32(b.qs), fifth_bits_32(b.qh)); }
+  static float min(const W&) { return 0; }
+};
+struct Q5_1Kind {
+  using W = block_q5_1;
+  using A = block_q8_1;
+  static constexpr int kOffset = 0;
+  static constexpr bool kMin = true, kSigned = false;
+  static __m256i quants(const W& b) { return _mm256_or_si256(unpack_nibbles_32(b.qs), fifth_bits_32(b.qh)); }
+  static float min(const W& b) { return half_to_float(b.m); }
+};
+struct Q8_0Kind {
+  using W = block_q8_0;
+  using A = block_q8_0;
+  static constexpr int kOffset = 0;
+  static constexpr bool kMin = false, kSigned = true;
+  static __m256i quants(const W& b) { return load256(b.qs); }
+  static float min(const W&) { return 0; }
+};
+
+template <class T>
+struct LegacyKernel {
+  using W = typename T::W;
+  using A = typename T::A;
+
+  template <int R, int B>
+  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+    __m256 acc[R][B];
+    float min_acc[R][B];
+    for (int r = 0; r < R; ++r) {
+      for (int b = 0; b < B; ++b) {
+        acc[r][b] = _mm256_setzero_ps();
+        min_acc[r][b] = 0;
+      }
+    }
+    const int64_t nblocks = n / 32;
+    for (int64_t i = 0; i < nblocks; ++i) {
+      __m256i wq[R];
+      __m256 wd[R];
+      float wm[R];
+      for (int r = 0; r < R; ++r) {
+        const W& blk = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
+        wq[r] = T::quants(blk);
+        wd[r] = _mm256_set1_ps(half_to_float(blk.d));
+        if constexpr (T::kMin) wm[r] = T::min(blk);
+        if constexpr (T::kSigned) wq[r] = _mm256_abs_epi8(wq[r]);  // |w|; a takes w's sign below
+      }
+      for (int b = 0; b < B; ++b) {
+        const A& ablk = reinterpret_cast<const A*>(a + size_t(b) * arb)[i];
+        const __m256i aq = load256(ablk.qs);
+        const __m256 ad = _mm256_set1_ps(half_to_float(ablk.d));
+        float as = 0;
+        if constexpr (T::kMin) as = half_to_float(ablk.s);
+        // The offset term, once per activation block: -offset * sum(a) in the dot's lanes.
+        [[maybe_unused]] __m256i corr;
+        if constexpr (T::kOffset != 0) {
+#if LP_SIMD_VNNI
+          corr = _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8s8(_mm256_set1_epi8(T::kOffset), aq));
+#else
+          corr = _mm256_maddubs_epi16(_mm256_set1_epi8(T::kOffset), aq);
+#endif
+        }
+        for (int r = 0; r < R; ++r) {
+          __m256i p;
+          if constexpr (T::kSigned) {
+            const W& blk = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
+            p = dot_u8s8(wq[r], _mm256_sign_epi8(aq, load256(blk.qs)));
+          } else if constexpr (T::kOffset != 0) {
+#if LP_SIMD_VNNI
+            p = _mm256_dpbusd_epi32(corr, wq[r], aq);
+#else
+            p = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(wq[r], aq), corr), _mm256_set1_epi16(1));
+#endif
+          } else {
+            p = dot_u8s8(wq[r], aq);
+          }
+          acc[r][b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(wd[r], ad), acc[r][b]);
+          if constexpr (T::kMin) min_acc[r][b] += wm[r] * as;
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int b = 0; b < B; ++b) c[b * ldc + r] = hsum(acc[r][b]) + min_acc[r][b];
+    }
+  }
+};
+
+}  // namespace
+}  // namespace lp::LP_ISA_NS
