@@ -23,10 +23,13 @@ int main(int argc, char** argv) {
   lp::cli::register_info(app, &exit_code);
   lp::cli::register_quantize(app, &exit_code);
   lp::cli::register_make_model(app, &exit_code);
+  lp::cli::register_run(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help / --version exit 0; any bad option or value is a usage error: exit 2.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   } catch (const lp::Error& e) {
     std::fprintf(stderr, "llamaprof: error: %s\n", e.what());
     return exit_code_for(e.kind());

@@ -1,0 +1,83 @@
+// An inference context over a Model: the KV cache, the scratch buffers and the worker threads,
+// all sized once at construction. eval() runs the forward pass over a batch of tokens; prompt
+// evaluation (many tokens, split into chunks of n_batch) and single-token decode share one
+// forward function.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "llamaprof/model.h"
+
+namespace lp {
+
+class ThreadPool;
+
+struct ContextParams {
+  int n_ctx = 0;         // KV cache length in tokens; 0: min(n_ctx_train, 4096)
+  int n_batch = 512;     // tokens per forward pass during prompt evaluation
+  int n_threads = 0;     // 0: one per physical core
+  bool logits_all = false;  // keep the logits of every position of the last eval(), not only the last
+};
+
+// Per-operation time inside the forward pass, collected only when op profiling is on.
+struct OpTime {
+  std::string name;  // "matmul_qkv", "attention", ...
+  double ms = 0;
+  int64_t calls = 0;
+};
+
+// Always-on counters (a few clock reads per forward pass).
+struct EvalStats {
+  int64_t n_evals = 0;    // forward passes
+  int64_t n_tokens = 0;   // tokens through them
+  double eval_ms = 0;     // wall time inside forward passes
+};
+
+class Context {
+ public:
+  // Allocates the F16 KV cache and the scratch buffers and starts the worker threads.
+  // Throws lp::Error(InvalidArgument) for a bad n_ctx / n_batch.
+  Context(const Model& model, const ContextParams& params = {});
+  Context(Context&&) noexcept;
+  Context& operator=(Context&&) noexcept;
+  ~Context();
+
+  // Evaluates tokens at positions n_past() .. n_past() + size - 1 (in forward passes of at most
+  // n_batch tokens) and appends them to the KV cache. Returns the logits of the last position
+  // (n_vocab floats, valid until the next eval()). Throws lp::Error(InvalidArgument) naming both
+  // lengths when the tokens do not fit in the context, or naming a token id out of the vocabulary;
+  // nothing is evaluated then.
+  std::span<const float> eval(std::span<const TokenId> tokens);
+
+  // Logits of the last position of the last eval().
+  std::span<const float> logits() const;
+  // Logits of position i (0-based within the last eval() call); needs logits_all.
+  std::span<const float> logits_at(int i) const;
+
+  int n_past() const;    // tokens in the KV cache
+  int n_ctx() const;
+  int n_batch() const;
+  int n_threads() const;
+  void kv_clear();           // forget everything
+  void kv_truncate(int n);   // keep the first n tokens (n <= n_past())
+
+  const Model& model() const;
+
+  // Profiling. Op detail costs nothing while off (one branch per op, outside inner loops).
+  void set_op_profiling(bool on);
+  bool op_profiling() const;
+  std::vector<OpTime> op_times() const;
+  EvalStats stats() const;
+  void reset_stats();   // clears op times and eval stats
+  ThreadPool& thread_pool();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lp

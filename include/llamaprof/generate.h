@@ -1,0 +1,72 @@
+// Text generation: tokenize a prompt, evaluate it in batches, then sample token by token until
+// EOS, a stop string, max_tokens or cancellation. Timings and per-step top candidates are recorded.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llamaprof/context.h"
+#include "sampling/sampler.h"  // SamplerParams (a plain struct; seed lives there)
+
+namespace lp {
+
+// One of the N most likely next tokens at a step.
+struct TokenCandidate {
+  TokenId id = 0;
+  std::string text;    // the token's piece
+  float p = 0;         // probability from the sampler's softmax (after penalties, before truncation)
+  float logprob = 0;   // log-softmax of the raw logits over the whole vocabulary
+};
+
+// One generated token, as passed to the callback and kept in the result.
+struct GenerateStep {
+  int index = 0;           // 0-based among generated tokens
+  TokenId id = 0;
+  std::string piece;       // text this token completed (UTF-8 safe; may be empty)
+  double latency_ms = 0;   // forward pass (if any) + sampling for this token
+  std::vector<TokenCandidate> candidates;  // top_candidates entries, most likely first
+};
+
+struct GenerateParams {
+  int max_tokens = 128;             // <= 0: until EOS, a stop string or the context is full
+  SamplerParams sampler;            // temperature <= 0 is greedy; sampler.seed seeds it
+  std::vector<std::string> stop;    // generation ends before the first occurrence of any
+  int top_candidates = 0;           // record the N most likely tokens per step
+  std::optional<bool> add_bos;      // default: the model's tokenizer.ggml.add_bos_token
+  bool parse_special = false;       // "<s>" etc. in the prompt become control tokens
+  bool keep_cache = false;          // true: continue after the context's current KV contents
+  // Called after each token; return false to stop (finish_reason "cancelled").
+  std::function<bool(const GenerateStep&)> on_token;
+  const std::atomic<bool>* cancel = nullptr;  // checked before every forward pass
+};
+
+struct Timings {
+  double load_ms = 0;       // the model's load time
+  int prompt_tokens = 0;
+  double prompt_ms = 0;
+  double prompt_tps = 0;
+  int gen_tokens = 0;
+  double gen_ms = 0;        // decode forward passes + sampling of generated tokens
+  double gen_tps = 0;
+  double sample_ms = 0;     // time in the sampler (all steps)
+};
+
+struct GenerateResult {
+  std::vector<TokenId> prompt_tokens;
+  std::vector<TokenId> tokens;      // generated (a stop string's tokens included, its text not)
+  std::string text;                 // generated text, cut before a stop string
+  std::string finish_reason;        // "stop" | "length" | "cancelled"
+  Timings timings;
+  std::vector<GenerateStep> steps;  // one per generated token (candidates when asked)
+};
+
+// Throws lp::Error(InvalidArgument) when the prompt does not fit in the context (naming both
+// lengths) or is empty after tokenization.
+GenerateResult generate(Context& ctx, std::string_view prompt, const GenerateParams& params);
+
+}  // namespace lp

@@ -1,0 +1,91 @@
+// A loaded GGUF model: hyperparameters, zero-copy weight views into the mapped file, the tokenizer
+// and the metadata. A Model is immutable after load() and may be shared by several Contexts
+// (each Context holds a reference: the Model must outlive them).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lp {
+
+namespace gguf { class File; }
+class Tokenizer;
+struct ModelWeights;  // src/model/weights.h: the views the forward pass reads
+
+using TokenId = int32_t;
+
+struct ModelParams {
+  bool use_mmap = true;    // false: read the whole file into memory instead of mapping it
+  bool use_mlock = false;  // lock the mapping in RAM (needs RLIMIT_MEMLOCK)
+  bool prefetch = false;   // madvise(WILLNEED) the tensor data
+};
+
+// Hyperparameters of a llama-architecture model, read from the GGUF keys "<arch>.*".
+struct HParams {
+  std::string arch;           // general.architecture ("llama")
+  int n_vocab = 0;            // rows of token_embd.weight
+  int n_ctx_train = 0;        // <arch>.context_length
+  int n_embd = 0;             // <arch>.embedding_length
+  int n_layer = 0;            // <arch>.block_count
+  int n_ff = 0;               // <arch>.feed_forward_length
+  int n_head = 0;             // <arch>.attention.head_count
+  int n_head_kv = 0;          // <arch>.attention.head_count_kv (default n_head: no GQA)
+  int head_dim = 0;           // n_embd / n_head
+  int n_rot = 0;              // <arch>.rope.dimension_count (default head_dim)
+  float rms_eps = 1e-5f;      // <arch>.attention.layer_norm_rms_epsilon
+  float rope_freq_base = 10000.0f;  // <arch>.rope.freq_base
+  float rope_freq_scale = 1.0f;     // 1 / <arch>.rope.scaling.factor for "linear" scaling
+  int sliding_window = 0;     // <arch>.attention.sliding_window; 0: full causal attention
+
+  int n_embd_kv() const { return n_head_kv * head_dim; }  // width of one K (or V) row
+};
+
+class Model {
+ public:
+  // Maps path and binds every weight. Throws lp::Error: FileNotFound, InvalidFile (a missing
+  // tensor or a wrong shape, named), Unsupported (architecture or tensor type, named).
+  static Model load(const std::string& path, const ModelParams& params = {});
+  // Binds an already opened file (tests build small GGUFs in memory).
+  static Model from_file(gguf::File file);
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const HParams& hparams() const;
+  const std::string& path() const;
+  double load_ms() const;             // open + parse + bind, wall clock
+  uint64_t file_size() const;         // bytes
+  uint64_t weight_bytes() const;      // bytes of all tensor data
+  uint64_t n_params() const;          // elements of all tensors
+  std::string type_name() const;      // the most common matrix type ("Q4_K", "F16", ...)
+
+  // Tokenizer conveniences (the full interface is tokenizer()).
+  int n_vocab() const;
+  TokenId bos() const;
+  TokenId eos() const;
+  bool add_bos_default() const;  // tokenizer.ggml.add_bos_token (default true for llama)
+  std::vector<TokenId> tokenize(std::string_view text, bool add_bos, bool parse_special = false) const;
+  std::string token_to_piece(TokenId id) const;
+  std::string detokenize(const std::vector<TokenId>& ids) const;
+
+  // A metadata value rendered as text (arrays abbreviated), or nullopt when the key is absent.
+  std::optional<std::string> metadata(std::string_view key) const;
+  std::vector<std::string> metadata_keys() const;
+
+  // Internals for the engine's own parts (profiler, binding helpers): include the src/ headers.
+  const Tokenizer& tokenizer() const;
+  const gguf::File& file() const;
+  const ModelWeights& weights() const;
+
+ private:
+  struct Impl;
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lp

@@ -1,0 +1,168 @@
+// Context: the KV cache, the forward buffers and the thread pool of one inference stream.
+#include "llamaprof/context.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "llamaprof/error.h"
+#include "model/forward.h"
+#include "runtime/thread_pool.h"
+
+namespace lp {
+
+namespace {
+
+// LLAMAPROF_DEBUG_ROPE=neox forces the wrong rotary layout for llama files. It exists only so
+// that the parity tests can show that a RoPE mistake does not pass them.
+RopeLayout rope_layout_from_env() {
+  const char* v = std::getenv("LLAMAPROF_DEBUG_ROPE");
+  if (v && std::string(v) == "neox") return RopeLayout::Neox;
+  return RopeLayout::Normal;
+}
+
+}  // namespace
+
+struct Context::Impl {
+  const Model* model;
+  ContextParams params;
+  ThreadPool pool;
+  KvCache cache;
+  ForwardBuffers buffers;
+  ForwardOptions options;
+  std::vector<float> logits;  // [last eval's positions or 1][n_vocab]
+  int n_logits_rows = 0;      // rows of `logits` holding results of the last eval()
+  OpProfile profile;
+  EvalStats stats;
+
+  Impl(const Model& m, const ContextParams& p)
+      : model(&m), params(p), pool(p.n_threads),
+        cache(m.hparams().n_layer, p.n_ctx, m.hparams().n_embd_kv()),
+        buffers(m, p.n_batch, p.n_ctx, pool.size()) {
+    options.rope_layout = rope_layout_from_env();
+    logits.resize(size_t(m.hparams().n_vocab));
+  }
+};
+
+static ContextParams resolve(const Model& model, ContextParams p) {
+  if (p.n_ctx < 0 || p.n_batch < 0) {
+    throw Error(ErrorKind::InvalidArgument, "n_ctx and n_batch must not be negative (n_ctx " +
+                                                std::to_string(p.n_ctx) + ", n_batch " + std::to_string(p.n_batch) + ")");
+  }
+  if (p.n_ctx == 0) p.n_ctx = std::min(model.hparams().n_ctx_train, 4096);
+  if (p.n_batch == 0) p.n_batch = 512;
+  p.n_batch = std::min(p.n_batch, p.n_ctx);
+  if (p.n_threads <= 0) p.n_threads = default_thread_count();
+  return p;
+}
+
+Context::Context(const Model& model, const ContextParams& params)
+    : impl_(std::make_unique<Impl>(model, resolve(model, params))) {}
+Context::Context(Context&&) noexcept = default;
+Context& Context::operator=(Context&&) noexcept = default;
+Context::~Context() = default;
+
+std::span<const float> Context::eval(std::span<const TokenId> tokens) {
+  Impl& s = *impl_;
+  const int n_vocab = s.model->hparams().n_vocab;
+  const int n_past = s.cache.n_past();
+  if (tokens.empty()) return logits();
+  if (int64_t(n_past) + int64_t(tokens.size()) > s.params.n_ctx) {
+    throw Error(ErrorKind::InvalidArgument,
+                "context overflow: " + std::to_string(n_past) + " tokens in the cache + " +
+                    std::to_string(tokens.size()) + " new tokens exceed the context length " +
+                    std::to_string(s.params.n_ctx));
+  }
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= n_vocab) {
+      throw Error(ErrorKind::InvalidArgument, "token id " + std::to_string(tokens[i]) + " at index " +
+                                                  std::to_string(i) + " is outside the vocabulary (0.." +
+                                                  std::to_string(n_vocab - 1) + ")");
+    }
+  }
+  const int n = int(tokens.size());
+  const size_t need = size_t(s.params.logits_all ? n : 1) * size_t(n_vocab);
+  if (s.logits.size() < need) s.logits.resize(need);  // grows only for logits_all over longer evals
+
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < n; i += s.params.n_batch) {
+    const int nb = std::min(s.params.n_batch, n - i);
+    const bool last = i + nb == n;
+    // Earlier chunks skip the output projection unless every position's logits are wanted.
+    float* out = s.params.logits_all ? s.logits.data() + size_t(i) * size_t(n_vocab)
+                 : last             ? s.logits.data()
+                                    : nullptr;
+    forward(*s.model, tokens.data() + i, nb, s.cache, s.buffers, s.pool, s.params.logits_all, out, s.options,
+            s.profile);
+    ++s.stats.n_evals;
+  }
+  s.stats.n_tokens += n;
+  s.stats.eval_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  s.n_logits_rows = s.params.logits_all ? n : 1;
+  return logits();
+}
+
+std::span<const float> Context::logits() const {
+  const size_t n_vocab = size_t(impl_->model->hparams().n_vocab);
+  const size_t row = impl_->n_logits_rows > 0 ? size_t(impl_->n_logits_rows - 1) : 0;
+  return {impl_->logits.data() + row * n_vocab, n_vocab};
+}
+
+std::span<const float> Context::logits_at(int i) const {
+  if (!impl_->params.logits_all) {
+    throw Error(ErrorKind::InvalidArgument, "logits_at() needs a context created with logits_all");
+  }
+  if (i < 0 || i >= impl_->n_logits_rows) {
+    throw Error(ErrorKind::InvalidArgument, "logits_at(" + std::to_string(i) + "): the last eval had " +
+                                                std::to_string(impl_->n_logits_rows) + " positions");
+  }
+  const size_t n_vocab = size_t(impl_->model->hparams().n_vocab);
+  return {impl_->logits.data() + size_t(i) * n_vocab, n_vocab};
+}
+
+int Context::n_past() const { return impl_->cache.n_past(); }
+int Context::n_ctx() const { return impl_->params.n_ctx; }
+int Context::n_batch() const { return impl_->params.n_batch; }
+int Context::n_threads() const { return impl_->pool.size(); }
+
+void Context::kv_clear() {
+  impl_->cache.set_n_past(0);
+  impl_->n_logits_rows = 0;
+}
+
+void Context::kv_truncate(int n) {
+  if (n < 0 || n > impl_->cache.n_past()) {
+    throw Error(ErrorKind::InvalidArgument, "kv_truncate(" + std::to_string(n) + "): the cache holds " +
+                                                std::to_string(impl_->cache.n_past()) + " tokens");
+  }
+  // A linear cache: positions >= n are simply overwritten by the next eval().
+  impl_->cache.set_n_past(n);
+}
+
+const Model& Context::model() const { return *impl_->model; }
+
+void Context::set_op_profiling(bool on) { impl_->profile.enabled = on; }
+bool Context::op_profiling() const { return impl_->profile.enabled; }
+
+std::vector<OpTime> Context::op_times() const {
+  std::vector<OpTime> out;
+  for (int i = 0; i < int(Op::Count); ++i) {
+    out.push_back({op_name(Op(i)), impl_->profile.ms[size_t(i)], impl_->profile.calls[size_t(i)]});
+  }
+  return out;
+}
+
+EvalStats Context::stats() const { return impl_->stats; }
+
+void Context::reset_stats() {
+  impl_->stats = {};
+  impl_->profile.ms.fill(0);
+  impl_->profile.calls.fill(0);
+  impl_->pool.reset_times();
+}
+
+ThreadPool& Context::thread_pool() { return impl_->pool; }
+
+}  // namespace lp

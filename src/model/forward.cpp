@@ -1,0 +1,188 @@
+// The llama forward pass. Per layer (pre-norm residual blocks):
+//   h   = x + Wo · attention(rope(Wq · norm(x)), rope(Wk · norm(x)), Wv · norm(x))
+//   out = h + Wdown · (silu(Wgate · norm(h)) * (Wup · norm(h)))
+// then logits = Woutput · norm(x_last). All buffers come from ForwardBuffers; nothing allocates.
+#include "model/forward.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "quant/quantize.h"
+#include "runtime/thread_pool.h"
+#include "model/weights.h"
+
+namespace lp {
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::Embed: return "embed";
+    case Op::Norm: return "rms_norm";
+    case Op::MatmulQKV: return "matmul_qkv";
+    case Op::Rope: return "rope";
+    case Op::KvStore: return "kv_store";
+    case Op::Attention: return "attention";
+    case Op::MatmulO: return "matmul_o";
+    case Op::MatmulGateUp: return "matmul_gate_up";
+    case Op::SiluMul: return "silu_mul";
+    case Op::MatmulDown: return "matmul_down";
+    case Op::Add: return "add";
+    case Op::Output: return "output";
+    case Op::Count: break;
+  }
+  return "?";
+}
+
+namespace {
+
+std::unique_ptr<float[]> floats(size_t n) { return std::unique_ptr<float[]>(new float[n]); }
+
+// Element-wise work over `total` contiguous floats, split in aligned ranges across the pool when
+// it is big enough to be worth a synchronization.
+template <typename Fn>
+void parallel_flat(ThreadPool& pool, int64_t total, Fn&& fn) {
+  if (total < 16384 || pool.size() == 1) {
+    fn(int64_t(0), total);
+    return;
+  }
+  pool.run([&](int ith, int nth) {
+    const int64_t per = (total / nth + 15) / 16 * 16;
+    const int64_t a = std::min(total, per * ith), b = ith == nth - 1 ? total : std::min(total, a + per);
+    if (a < b) fn(a, b);
+  });
+}
+
+// Row-wise work (norms, RoPE) split by rows.
+template <typename Fn>
+void parallel_rows(ThreadPool& pool, int64_t n_rows, Fn&& fn) {
+  if (n_rows < 4 || pool.size() == 1) {
+    fn(int64_t(0), n_rows);
+    return;
+  }
+  pool.run([&](int ith, int nth) {
+    const int64_t a = n_rows * ith / nth, b = n_rows * (ith + 1) / nth;
+    if (a < b) fn(a, b);
+  });
+}
+
+}  // namespace
+
+ForwardBuffers::ForwardBuffers(const Model& model, int max_tokens_, int n_ctx, int n_threads)
+    : max_tokens(max_tokens_),
+      acts(model.weights(), max_tokens_, std::max(model.hparams().n_embd, model.hparams().n_ff)) {
+  const HParams& hp = model.hparams();
+  const size_t t = size_t(max_tokens);
+  x = floats(t * size_t(hp.n_embd));
+  xb = floats(t * size_t(hp.n_embd));
+  xb2 = floats(t * size_t(hp.n_embd));
+  q = floats(t * size_t(hp.n_embd));
+  k = floats(t * size_t(hp.n_embd_kv()));
+  v = floats(t * size_t(hp.n_embd_kv()));
+  gate = floats(t * size_t(hp.n_ff));
+  up = floats(t * size_t(hp.n_ff));
+  AttentionShape shape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.sliding_window, 0.0f};
+  att_scratch_floats = attention_scratch_floats(shape, n_ctx, n_threads);
+  att_scratch = floats(std::max<size_t>(att_scratch_floats, 1));
+}
+
+void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
+             ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
+             OpProfile& prof) {
+  const HParams& hp = model.hparams();
+  const ModelWeights& w = model.weights();
+  const int64_t n_embd = hp.n_embd, n_kv = hp.n_embd_kv(), n_ff = hp.n_ff, n_vocab = hp.n_vocab;
+  const int p0 = cache.n_past();
+  float* x = buf.x.get();
+  float* xb = buf.xb.get();
+  float* xb2 = buf.xb2.get();
+  Activations& acts = buf.acts;
+
+  const RopeParams rope_params{hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, options.rope_layout};
+  const AttentionShape att_shape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.sliding_window, 0.0f};
+
+  {  // Embedding lookup: token_embd rows may be quantized; dequantize the ones we need.
+    OpTimer t(prof, Op::Embed);
+    for (int i = 0; i < n; ++i) {
+      dequantize_row_ref(w.token_embd.type, w.token_embd.row(tokens[i]), x + i * n_embd, n_embd);
+    }
+  }
+
+  auto norm = [&](const float* in, const WeightView& weight, float* out, int64_t rows) {
+    OpTimer t(prof, Op::Norm);
+    parallel_rows(pool, rows, [&](int64_t a, int64_t b) {
+      rms_norm(in + a * n_embd, weight.f32(), out + a * n_embd, b - a, n_embd, hp.rms_eps);
+    });
+  };
+  auto residual_add = [&](const float* delta) {
+    OpTimer t(prof, Op::Add);
+    parallel_flat(pool, n * n_embd, [&](int64_t a, int64_t b) { add(x + a, delta + a, x + a, b - a); });
+  };
+
+  for (int il = 0; il < hp.n_layer; ++il) {
+    const LayerWeights& l = w.layers[size_t(il)];
+
+    // ---- attention block ----
+    norm(x, l.attn_norm, xb, n);
+    acts.set(xb, n, n_embd);
+    {
+      OpTimer t(prof, Op::MatmulQKV);
+      matmul({{&l.wq, buf.q.get(), n_embd}, {&l.wk, buf.k.get(), n_kv}, {&l.wv, buf.v.get(), n_kv}}, acts, pool);
+    }
+    {
+      OpTimer t(prof, Op::Rope);
+      parallel_rows(pool, n, [&](int64_t a, int64_t b) {
+        rope(buf.q.get() + a * n_embd, b - a, n_embd, hp.n_head, hp.head_dim, p0 + int(a), rope_params);
+        rope(buf.k.get() + a * n_kv, b - a, n_kv, hp.n_head_kv, hp.head_dim, p0 + int(a), rope_params);
+      });
+    }
+    {
+      OpTimer t(prof, Op::KvStore);
+      fp16_t* kc = cache.k(il) + size_t(p0) * size_t(n_kv);
+      fp16_t* vc = cache.v(il) + size_t(p0) * size_t(n_kv);
+      convert_f32_to_f16(buf.k.get(), kc, n * n_kv);
+      convert_f32_to_f16(buf.v.get(), vc, n * n_kv);
+    }
+    {
+      OpTimer t(prof, Op::Attention);
+      attention(buf.q.get(), n_embd, cache.k(il), cache.v(il), n_kv, n, p0, att_shape, xb, n_embd,
+                buf.att_scratch.get(), buf.att_scratch_floats, pool);
+    }
+    acts.set(xb, n, n_embd);
+    {
+      OpTimer t(prof, Op::MatmulO);
+      matmul({{&l.wo, xb2, n_embd}}, acts, pool);
+    }
+    residual_add(xb2);
+
+    // ---- feed-forward block (SwiGLU) ----
+    norm(x, l.ffn_norm, xb, n);
+    acts.set(xb, n, n_embd);
+    {
+      OpTimer t(prof, Op::MatmulGateUp);
+      matmul({{&l.ffn_gate, buf.gate.get(), n_ff}, {&l.ffn_up, buf.up.get(), n_ff}}, acts, pool);
+    }
+    {
+      OpTimer t(prof, Op::SiluMul);
+      float* g = buf.gate.get();
+      const float* u = buf.up.get();
+      parallel_flat(pool, n * n_ff, [&](int64_t a, int64_t b) { silu_mul(g + a, u + a, g + a, b - a); });
+    }
+    acts.set(buf.gate.get(), n, n_ff);
+    {
+      OpTimer t(prof, Op::MatmulDown);
+      matmul({{&l.ffn_down, xb2, n_embd}}, acts, pool);
+    }
+    residual_add(xb2);
+  }
+  cache.set_n_past(p0 + n);
+  if (!logits) return;
+
+  // ---- output: final norm and the vocabulary projection (last row only unless all_logits) ----
+  const int first = all_logits ? 0 : n - 1;
+  const int rows = n - first;
+  norm(x + first * n_embd, w.output_norm, xb, rows);
+  acts.set(xb, rows, n_embd);
+  OpTimer t(prof, Op::Output);
+  matmul({{&w.output, logits, n_vocab}}, acts, pool);
+}
+
+}  // namespace lp

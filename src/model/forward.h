@@ -1,0 +1,80 @@
+// The forward pass of a llama model: one imperative function for a batch of tokens at consecutive
+// positions. Prompt chunks and single-token decode both go through it.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "kernels/ops.h"
+#include "llamaprof/model.h"
+#include "model/kv_cache.h"
+#include "model/matmul.h"
+
+namespace lp {
+
+class ThreadPool;
+
+// Operations the forward pass times when op profiling is on.
+enum class Op : int {
+  Embed, Norm, MatmulQKV, Rope, KvStore, Attention, MatmulO, MatmulGateUp, SiluMul, MatmulDown,
+  Add, Output, Count
+};
+const char* op_name(Op op);
+
+struct OpProfile {
+  bool enabled = false;
+  std::array<double, size_t(Op::Count)> ms{};
+  std::array<int64_t, size_t(Op::Count)> calls{};
+};
+
+// Times a scope into an OpProfile; a disabled profile costs one branch and no clock reads.
+class OpTimer {
+ public:
+  OpTimer(OpProfile& p, Op op) : p_(p.enabled ? &p : nullptr), op_(op) {
+    if (p_) t0_ = std::chrono::steady_clock::now();
+  }
+  ~OpTimer() {
+    if (!p_) return;
+    p_->ms[size_t(op_)] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0_).count();
+    ++p_->calls[size_t(op_)];
+  }
+
+ private:
+  OpProfile* p_;
+  Op op_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+// Everything the forward pass writes, sized once per context for up to max_tokens per pass.
+struct ForwardBuffers {
+  ForwardBuffers(const Model& model, int max_tokens, int n_ctx, int n_threads);
+
+  int max_tokens;
+  std::unique_ptr<float[]> x;        // [max_tokens][n_embd] residual stream
+  std::unique_ptr<float[]> xb;       // [max_tokens][n_embd] normed input / attention output
+  std::unique_ptr<float[]> xb2;      // [max_tokens][n_embd] projection output
+  std::unique_ptr<float[]> q;        // [max_tokens][n_embd]
+  std::unique_ptr<float[]> k;        // [max_tokens][n_embd_kv]
+  std::unique_ptr<float[]> v;        // [max_tokens][n_embd_kv]
+  std::unique_ptr<float[]> gate;     // [max_tokens][n_ff]
+  std::unique_ptr<float[]> up;       // [max_tokens][n_ff]
+  std::unique_ptr<float[]> att_scratch;  // attention_scratch_floats(...)
+  size_t att_scratch_floats = 0;
+  Activations acts;                  // quantized activation rows, [max_tokens][<= n_ff]
+};
+
+struct ForwardOptions {
+  RopeLayout rope_layout = RopeLayout::Normal;  // llama GGUF files: Normal (adjacent pairs)
+};
+
+// Evaluates tokens[0..n) at positions cache.n_past() .. + n - 1 (n <= buffers.max_tokens, the
+// caller checked the context length and the token ids), stores their K/V in the cache and
+// advances n_past. Writes logits: of every position to logits[i * n_vocab] when all_logits,
+// else of the last position only to logits[0 .. n_vocab); none when logits is null.
+void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
+             ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
+             OpProfile& profile);
+
+}  // namespace lp

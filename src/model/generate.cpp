@@ -1,0 +1,168 @@
+// generate(): prompt evaluation in batches, then sample -> decode one token at a time.
+#include "llamaprof/generate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "llamaprof/error.h"
+#include "tokenizer/tokenizer.h"
+
+namespace lp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// log(sum(exp(logits))), computed stably, for log-probabilities over the whole vocabulary.
+double log_sum_exp(std::span<const float> logits) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (float v : logits) mx = std::max(mx, v);
+  double sum = 0;
+  for (float v : logits) sum += std::exp(double(v) - double(mx));
+  return double(mx) + std::log(sum);
+}
+
+// Length of the longest suffix of text that is a proper prefix of some stop string: that much
+// text must be held back, since the next token may complete the stop string.
+size_t held_back(const std::string& text, size_t from, const std::vector<std::string>& stops) {
+  size_t hold = 0;
+  for (const std::string& s : stops) {
+    for (size_t len = std::min(s.size() - 1, text.size() - from); len > hold; --len) {
+      if (text.compare(text.size() - len, len, s, 0, len) == 0) {
+        hold = len;
+        break;
+      }
+    }
+  }
+  return hold;
+}
+
+}  // namespace
+
+GenerateResult generate(Context& ctx, std::string_view prompt, const GenerateParams& params) {
+  const Model& model = ctx.model();
+  const Tokenizer& tok = model.tokenizer();
+  GenerateResult r;
+  r.timings.load_ms = model.load_ms();
+
+  const bool add_bos = params.add_bos.value_or(model.add_bos_default());
+  r.prompt_tokens = model.tokenize(prompt, add_bos, params.parse_special);
+  if (r.prompt_tokens.empty()) {
+    throw Error(ErrorKind::InvalidArgument, "the prompt is empty (no tokens to evaluate)");
+  }
+  if (!params.keep_cache) ctx.kv_clear();
+  const int64_t prompt_len = int64_t(r.prompt_tokens.size());
+  if (ctx.n_past() + prompt_len > ctx.n_ctx()) {
+    throw Error(ErrorKind::InvalidArgument,
+                "the prompt is " + std::to_string(prompt_len) + " tokens" +
+                    (ctx.n_past() ? " (after " + std::to_string(ctx.n_past()) + " cached)" : std::string()) +
+                    " but the context holds " + std::to_string(ctx.n_ctx()) + " tokens");
+  }
+  std::vector<std::string> stops;
+  for (const std::string& s : params.stop) {
+    if (!s.empty()) stops.push_back(s);
+  }
+  auto cancelled = [&] { return params.cancel && params.cancel->load(std::memory_order_relaxed); };
+
+  if (cancelled()) {
+    r.finish_reason = "cancelled";
+    return r;
+  }
+  auto t = Clock::now();
+  std::span<const float> logits = ctx.eval(r.prompt_tokens);
+  r.timings.prompt_tokens = int(prompt_len);
+  r.timings.prompt_ms = ms_since(t);
+
+  SamplerParams sp = params.sampler;
+  Sampler sampler(sp);
+  std::vector<TokenId> history = r.prompt_tokens;  // for the repetition penalties
+  history.reserve(history.size() + size_t(std::max(params.max_tokens, 0)) + 1);
+  // Generated text continues the prompt: keep every piece's leading space (llama.cpp prints
+  // generated tokens with token_to_piece, which does the same).
+  Tokenizer::StreamDecoder decoder(tok, /*continues_text=*/true);
+  std::string full;      // decoded text so far
+  size_t emitted = 0;    // bytes of `full` handed out as pieces
+  bool cut = false;      // a stop string ended generation: the text ends before it
+  const auto gen_start = Clock::now();
+  auto step_start = gen_start;
+
+  for (;;) {
+    if (params.max_tokens > 0 && int(r.tokens.size()) >= params.max_tokens) {
+      r.finish_reason = "length";
+      break;
+    }
+    if (cancelled()) {
+      r.finish_reason = "cancelled";
+      break;
+    }
+    const auto ts = Clock::now();
+    const TokenId id = sampler.sample(logits, history);
+    GenerateStep step;
+    if (params.top_candidates > 0) {
+      const double lse = log_sum_exp(logits);
+      for (const Candidate& c : sampler.top_candidates(params.top_candidates)) {
+        step.candidates.push_back({c.id, tok.token_to_piece(c.id), c.p, float(double(logits[size_t(c.id)]) - lse)});
+      }
+    }
+    r.timings.sample_ms += ms_since(ts);
+    if (tok.is_eog(id)) {
+      r.finish_reason = "stop";
+      break;
+    }
+    r.tokens.push_back(id);
+    history.push_back(id);
+    full += decoder.push(id);
+
+    // Stop strings: search only the text not yet handed out (plus what a match can straddle).
+    bool stopped = false;
+    size_t end = full.size();
+    for (const std::string& s : stops) {
+      const size_t from = emitted >= s.size() ? emitted - s.size() + 1 : 0;
+      const size_t pos = full.find(s, from);
+      if (pos != std::string::npos && pos < end) end = pos, stopped = true;
+    }
+    if (!stopped) end = full.size() - held_back(full, emitted, stops);
+    if (end > emitted) {
+      step.piece = full.substr(emitted, end - emitted);
+      emitted = end;
+    }
+    step.index = int(r.tokens.size()) - 1;
+    step.id = id;
+    step.latency_ms = ms_since(step_start);
+    if (stopped) {
+      cut = true;
+      r.finish_reason = "stop";
+      full.resize(emitted);
+    }
+    if (params.on_token && !params.on_token(step) && !stopped) {
+      r.finish_reason = "cancelled";
+      stopped = true;
+    }
+    r.steps.push_back(std::move(step));
+    if (stopped) break;
+    const bool done = params.max_tokens > 0 && int(r.tokens.size()) >= params.max_tokens;
+    if (done) continue;  // no need to evaluate a token nothing will follow
+    if (ctx.n_past() >= ctx.n_ctx()) {
+      r.finish_reason = "length";  // the context is full
+      break;
+    }
+    if (cancelled()) continue;
+    step_start = Clock::now();
+    logits = ctx.eval(std::span<const TokenId>(&r.tokens.back(), 1));
+  }
+  // Not cut by a stop string: what the decoder or the stop-string hold kept back is text too.
+  // The pieces handed out are always a prefix of r.text.
+  if (!cut) full += decoder.flush();
+  r.text = std::move(full);
+  r.timings.gen_tokens = int(r.tokens.size());
+  r.timings.gen_ms = ms_since(gen_start);
+  if (r.timings.prompt_ms > 0) r.timings.prompt_tps = 1000.0 * r.timings.prompt_tokens / r.timings.prompt_ms;
+  if (r.timings.gen_ms > 0) r.timings.gen_tps = 1000.0 * r.timings.gen_tokens / r.timings.gen_ms;
+  return r;
+}
+
+}  // namespace lp

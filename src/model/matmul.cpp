@@ -1,0 +1,124 @@
+#include "model/matmul.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "kernels/kernel_table.h"
+#include "runtime/thread_pool.h"
+
+namespace lp {
+namespace {
+
+// Weight rows per work item. Small enough that every thread gets many items (the last ones even
+// out the imbalance), large enough that the shared counter is touched rarely.
+int64_t rows_per_chunk(int64_t n_rows, int nth) {
+  int64_t c = n_rows / (int64_t(nth) * 16);
+  c = std::clamp<int64_t>(c, 16, 256);
+  return (c + 15) / 16 * 16;
+}
+
+// Activation rows per gemm work item: a block of this many quantized rows stays in L2 while a
+// chunk of weight rows is multiplied with it.
+constexpr int64_t kActRowsPerChunk = 64;
+
+}  // namespace
+
+Activations::Activations(const ModelWeights& w, int64_t max_rows, int64_t max_cols) {
+  auto need = [&](const WeightView& v) {
+    const TensorType act = type_traits(v.type).vec_dot_type;
+    if (act == TensorType::F32) return;  // read x directly
+    const size_t bytes = row_size(act, v.n_cols) * size_t(max_rows);
+    for (auto& s : slots_) {
+      if (s.type == act) {
+        s.bytes = std::max(s.bytes, bytes);
+        return;
+      }
+    }
+    slots_.push_back(Slot{act, false, nullptr, bytes});
+  };
+  need(w.output);
+  for (const auto& l : w.layers) {
+    for (const WeightView* v : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down}) need(*v);
+  }
+  (void)max_cols;
+  for (auto& s : slots_) s.data.reset(new uint8_t[s.bytes]);
+}
+
+const void* Activations::get(TensorType type, ThreadPool& pool) {
+  if (type == TensorType::F32) return x_;
+  for (auto& s : slots_) {
+    if (s.type != type) continue;
+    if (!s.valid) {
+      const auto quantize = kernels().quantize_row[uint32_t(type)];
+      const size_t row_bytes = row_size(type, n_);
+      const float* x = x_;
+      const int64_t n = n_, nb = nb_;
+      uint8_t* dst = s.data.get();
+      if (nb == 1) {
+        quantize(x, dst, n);
+      } else {
+        pool.run([&](int ith, int nth) {
+          for (int64_t j = ith; j < nb; j += nth) quantize(x + j * n, dst + size_t(j) * row_bytes, n);
+        });
+      }
+      s.valid = true;
+    }
+    return s.data.get();
+  }
+  return nullptr;  // unreachable: the constructor sized a slot for every weight's type
+}
+
+void matmul(std::initializer_list<MatmulJob> jobs, Activations& acts, ThreadPool& pool) {
+  struct Prepared {
+    MatmulJob job;
+    const void* a;
+    size_t a_row_bytes;
+    int64_t chunk_rows;
+    int64_t first_item;  // items [first_item, first_item + n_items) belong to this job
+  };
+  Prepared prep[8];
+  int n_jobs = 0;
+  const int64_t nb = acts.rows(), n = acts.cols();
+  const int nth = pool.size();
+  const int64_t act_blocks = (nb + kActRowsPerChunk - 1) / kActRowsPerChunk;
+  int64_t n_items = 0;
+  for (const MatmulJob& job : jobs) {
+    const TensorType act = type_traits(job.w->type).vec_dot_type;
+    Prepared& p = prep[n_jobs++];
+    p.job = job;
+    p.a = acts.get(act, pool);
+    p.a_row_bytes = row_size(act, n);
+    p.chunk_rows = rows_per_chunk(job.w->n_rows, nth);
+    p.first_item = n_items;
+    n_items += (job.w->n_rows + p.chunk_rows - 1) / p.chunk_rows * act_blocks;
+  }
+  const KernelTable& k = kernels();
+  std::atomic<int64_t>& counter = pool.chunk_counter();
+  counter.store(0, std::memory_order_relaxed);
+  pool.run([&](int, int) {
+    for (;;) {
+      const int64_t item = counter.fetch_add(1, std::memory_order_relaxed);
+      if (item >= n_items) break;
+      int jx = 0;
+      while (jx + 1 < n_jobs && item >= prep[jx + 1].first_item) ++jx;
+      const Prepared& p = prep[jx];
+      const WeightView& w = *p.job.w;
+      const int64_t local = item - p.first_item;
+      // Row chunk major: consecutive items reuse one chunk of weight rows across activation blocks.
+      const int64_t rc = local / act_blocks, ab = local % act_blocks;
+      const int64_t r0 = rc * p.chunk_rows, r1 = std::min(w.n_rows, r0 + p.chunk_rows);
+      if (nb == 1) {
+        const auto dot = k.vec_dot[uint32_t(w.type)];
+        float* y = p.job.y;
+        for (int64_t r = r0; r < r1; ++r) y[r] = dot(n, w.row(r), p.a);
+      } else {
+        const int64_t j0 = ab * kActRowsPerChunk, j1 = std::min(nb, j0 + kActRowsPerChunk);
+        k.gemm[uint32_t(w.type)](n, r0, r1, w.data, w.row_bytes,
+                                 static_cast<const uint8_t*>(p.a) + size_t(j0) * p.a_row_bytes, p.a_row_bytes,
+                                 j1 - j0, p.job.y + j0 * p.job.ldy, p.job.ldy);
+      }
+    }
+  });
+}
+
+}  // namespace lp

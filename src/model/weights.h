@@ -1,0 +1,60 @@
+// Zero-copy views of a llama model's weights inside the mapped GGUF file, with their shapes
+// checked against the hyperparameters once at load time, so the forward pass trusts them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "llamaprof/model.h"
+#include "quant/type_traits.h"
+
+namespace lp {
+
+namespace gguf { class File; }
+
+// A 2-D (or 1-D) tensor: n_rows rows of n_cols elements, row r at data + r * row_bytes.
+// GGUF stores ne[0] (here n_cols) as the contiguous dimension, so a matmul weight of shape
+// {n_in, n_out} is n_out rows of n_in elements: y[r] = dot(row r, x).
+struct WeightView {
+  std::string name;
+  TensorType type = TensorType::F32;
+  int64_t n_cols = 0;    // ne[0]
+  int64_t n_rows = 0;    // ne[1] (1 for vectors)
+  size_t row_bytes = 0;
+  const uint8_t* data = nullptr;
+
+  const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
+  const float* f32() const { return reinterpret_cast<const float*>(data); }
+};
+
+struct LayerWeights {
+  WeightView attn_norm;  // [n_embd] F32
+  WeightView wq;         // n_embd rows x n_embd        (blk.N.attn_q.weight)
+  WeightView wk;         // n_embd_kv rows x n_embd     (blk.N.attn_k.weight)
+  WeightView wv;         // n_embd_kv rows x n_embd     (blk.N.attn_v.weight)
+  WeightView wo;         // n_embd rows x n_embd        (blk.N.attn_output.weight)
+  WeightView ffn_norm;   // [n_embd] F32
+  WeightView ffn_gate;   // n_ff rows x n_embd
+  WeightView ffn_up;     // n_ff rows x n_embd
+  WeightView ffn_down;   // n_embd rows x n_ff
+};
+
+struct ModelWeights {
+  WeightView token_embd;   // n_vocab rows x n_embd, any type (rows dequantized on lookup)
+  WeightView output_norm;  // [n_embd] F32
+  WeightView output;       // n_vocab rows x n_embd; token_embd itself when output.weight is absent
+  bool output_tied = false;
+  std::vector<LayerWeights> layers;  // n_layer
+};
+
+// Reads the hyperparameters. Throws lp::Error(Unsupported) naming an architecture other than
+// llama or an unsupported RoPE scaling type, lp::Error(InvalidFile) naming a missing or bad key.
+HParams read_hparams(const gguf::File& file);
+
+// Binds and checks every weight. Throws lp::Error(InvalidFile) naming a missing tensor or a wrong
+// shape (expected vs found), lp::Error(Unsupported) naming a tensor whose type has no kernels.
+ModelWeights bind_weights(const gguf::File& file, const HParams& hp);
+
+}  // namespace lp

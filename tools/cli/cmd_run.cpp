@@ -1,0 +1,199 @@
+// `llamaprof run`: load a model, generate from a prompt, stream the text to stdout and print a
+// timings summary on stderr (or one JSON object with --json). --trace writes one JSON line per
+// generated token with its latency and top candidates (the seed's "top 10 candidates" log).
+#include <fmt/format.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "llamaprof/context.h"
+#include "llamaprof/error.h"
+#include "llamaprof/generate.h"
+#include "llamaprof/model.h"
+
+namespace lp::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+struct RunOptions {
+  std::string model;
+  std::string prompt;
+  bool has_prompt = false;
+  std::string prompt_file;
+  int n_predict = 128;
+  int threads = 0;
+  int ctx = 0;
+  int batch = 512;
+  SamplerParams sampler;
+  std::vector<std::string> stop;
+  int top_candidates = 0;
+  bool mlock = false;
+  bool no_mmap = false;
+  bool no_bos = false;
+  bool json = false;
+  std::string trace;
+};
+
+std::string read_all(std::istream& in) {
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string load_prompt(const RunOptions& o) {
+  if (o.has_prompt) return o.prompt;
+  if (!o.prompt_file.empty()) {
+    std::ifstream f(o.prompt_file, std::ios::binary);
+    if (!f) throw Error(ErrorKind::FileNotFound, "cannot open prompt file " + o.prompt_file);
+    return read_all(f);
+  }
+  return read_all(std::cin);
+}
+
+// Token text can be a partial UTF-8 sequence (byte tokens): replace invalid bytes when dumping.
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json candidates_json(const std::vector<TokenCandidate>& cands) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& c : cands) arr.push_back({{"id", c.id}, {"text", c.text}, {"p", c.p}, {"logprob", c.logprob}});
+  return arr;
+}
+
+nlohmann::json timings_json(const Timings& t) {
+  return {{"load_ms", t.load_ms},       {"prompt_tokens", t.prompt_tokens}, {"prompt_ms", t.prompt_ms},
+          {"prompt_tps", t.prompt_tps}, {"gen_tokens", t.gen_tokens},       {"gen_ms", t.gen_ms},
+          {"gen_tps", t.gen_tps},       {"sample_ms", t.sample_ms}};
+}
+
+int run(const RunOptions& o) {
+  const std::string prompt = load_prompt(o);
+
+  ModelParams mp;
+  mp.use_mmap = !o.no_mmap;
+  mp.use_mlock = o.mlock;
+  Model model = Model::load(o.model, mp);
+
+  ContextParams cp;
+  cp.n_ctx = o.ctx;
+  cp.n_batch = o.batch;
+  cp.n_threads = o.threads;
+  Context ctx(model, cp);
+
+  std::ofstream trace;
+  if (!o.trace.empty()) {
+    trace.open(o.trace, std::ios::binary | std::ios::trunc);
+    if (!trace) throw Error(ErrorKind::InvalidArgument, "cannot write trace file " + o.trace);
+  }
+
+  GenerateParams gp;
+  gp.max_tokens = o.n_predict;
+  gp.sampler = o.sampler;
+  gp.stop = o.stop;
+  gp.top_candidates = o.top_candidates > 0 ? o.top_candidates : (trace.is_open() ? 10 : 0);
+  if (o.no_bos) gp.add_bos = false;
+  gp.cancel = &g_interrupted;
+  size_t printed = 0;
+  gp.on_token = [&](const GenerateStep& step) {
+    if (!o.json && !step.piece.empty()) {
+      std::fwrite(step.piece.data(), 1, step.piece.size(), stdout);
+      std::fflush(stdout);
+      printed += step.piece.size();
+    }
+    if (trace.is_open()) {
+      nlohmann::json line = {{"index", step.index},
+                             {"id", step.id},
+                             {"text", model.token_to_piece(step.id)},
+                             {"latency_ms", step.latency_ms},
+                             {"candidates", candidates_json(step.candidates)}};
+      trace << dump(line) << '\n';
+    }
+    return true;
+  };
+
+  std::signal(SIGINT, on_sigint);
+  GenerateResult r = generate(ctx, prompt, gp);
+  std::signal(SIGINT, SIG_DFL);
+
+  if (o.json) {
+    nlohmann::json out = {{"tokens", r.tokens},
+                          {"prompt_ids", r.prompt_tokens},
+                          {"text", r.text},
+                          {"finish_reason", r.finish_reason},
+                          {"timings", timings_json(r.timings)}};
+    if (o.top_candidates > 0) {
+      nlohmann::json steps = nlohmann::json::array();
+      for (const auto& s : r.steps) steps.push_back(candidates_json(s.candidates));
+      out["candidates"] = steps;
+    }
+    std::string s = dump(out);
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fputc('\n', stdout);
+  } else {
+    // The streamed pieces are a prefix of the text; print what the decoder held back at the end.
+    if (printed < r.text.size()) std::fwrite(r.text.data() + printed, 1, r.text.size() - printed, stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    const Timings& t = r.timings;
+    std::fprintf(stderr, "\n");
+    std::fprintf(stderr, "load:     %10.2f ms\n", t.load_ms);
+    std::fprintf(stderr, "prompt:   %10.2f ms / %5d tokens (%8.2f tokens/s)\n", t.prompt_ms, t.prompt_tokens,
+                 t.prompt_tps);
+    std::fprintf(stderr, "generate: %10.2f ms / %5d tokens (%8.2f tokens/s)\n", t.gen_ms, t.gen_tokens,
+                 t.gen_tps);
+    std::fprintf(stderr, "sampling: %10.2f ms\n", t.sample_ms);
+    std::fprintf(stderr, "finish:   %s (%d threads, ctx %d, batch %d)\n", r.finish_reason.c_str(),
+                 ctx.n_threads(), ctx.n_ctx(), ctx.n_batch());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void register_run(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<RunOptions>();
+  auto* cmd = app.add_subcommand("run", "generate text from a prompt, streaming it, then print timings");
+  cmd->add_option("-m,--model", o->model, "GGUF model file")->required();
+  auto* p = cmd->add_option("-p,--prompt", o->prompt, "prompt text (default: read stdin)");
+  cmd->add_option("-f,--file", o->prompt_file, "read the prompt from a file")->excludes(p);
+  cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate (<= 0: until EOS or the context is full)")
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", o->threads, "worker threads (0: one per physical core)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--ctx", o->ctx, "context length in tokens (0: the model's, at most 4096)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch", o->batch, "prompt tokens per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--temp", o->sampler.temperature, "temperature (0: greedy)")->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--top-k", o->sampler.top_k, "top-k (0: off)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--top-p", o->sampler.top_p, "top-p (1: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--min-p", o->sampler.min_p, "min-p (0: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--repeat-penalty", o->sampler.repeat_penalty, "repetition penalty (1: off)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--seed", o->sampler.seed, "sampler seed")->capture_default_str();
+  cmd->add_option("--stop", o->stop, "stop string (repeatable); not included in the output");
+  cmd->add_option("--top-candidates", o->top_candidates,
+                  "record the K most likely tokens per step (with p and logprob) in --json/--trace")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--mlock", o->mlock, "lock the model in RAM");
+  cmd->add_flag("--no-mmap", o->no_mmap, "read the model into memory instead of mapping it");
+  cmd->add_flag("--no-bos", o->no_bos, "do not prepend BOS to the prompt");
+  cmd->add_flag("--json", o->json, "print one JSON object instead of streaming text");
+  cmd->add_option("--trace", o->trace, "write one JSON line per generated token to FILE");
+  cmd->callback([o, p, exit_code] {
+    o->has_prompt = p->count() > 0;
+    *exit_code = run(*o);
+  });
+}
+
+}  // namespace lp::cli
