@@ -117,7 +117,10 @@ std::optional<Recipe> find_recipe(std::string_view name) {
 
 std::string recipe_names() {
   std::string out;
-  for (const Recipe& r : kRecipes) out += (out.empty() ? "" : ", ") + r.name;
+  for (const Recipe& r : kRecipes) {
+    if (!out.empty()) out += ", ";
+    out += r.name;
+  }
   return out;
 }
 
