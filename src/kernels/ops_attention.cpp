@@ -11,6 +11,11 @@
 #include <cmath>
 #include <string>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/kernel_table.h"
 #include "kernels/ops.h"
 #include "kernels/ops_internal.h"
 #include "llamaprof/error.h"
@@ -21,6 +26,52 @@ namespace lp {
 namespace {
 
 constexpr int kRowBlock = 8;
+
+// The two inner loops, on F16 cache rows: score = q . k and o += w * v.
+// Generic: convert the row to F32 once (row_f32), then SSE2-vectorized F32 loops.
+// AVX2: F16C converts 8 halves per instruction, so each dot/axpy reads the F16 row directly.
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma,f16c"))) float dot_f16_avx2(const float* q, const fp16_t* k, int n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 k0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k + i)));
+    const __m256 k1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k + i + 8)));
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), k0, a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), k1, a1);
+  }
+  const __m256 a = _mm256_add_ps(a0, a1);
+  __m128 r = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_add_ss(r, _mm_movehdup_ps(r));
+  float sum = _mm_cvtss_f32(r);
+  for (; i < n; ++i) sum += q[i] * _cvtsh_ss(k[i]);
+  return sum;
+}
+
+__attribute__((target("avx2,fma,f16c"))) void axpy_f16_avx2(float w, const fp16_t* v, float* o, int n) {
+  const __m256 wv = _mm256_set1_ps(w);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + i)));
+    _mm256_storeu_ps(o + i, _mm256_fmadd_ps(wv, x, _mm256_loadu_ps(o + i)));
+  }
+  for (; i < n; ++i) o[i] += w * _cvtsh_ss(v[i]);
+}
+#endif
+
+// Whether attention uses the AVX2 loops: follows the kernel tier (LLAMAPROF_ISA=ref gives the
+// portable path everywhere), overridable for tests.
+int g_simd_override = -1;  // -1: follow kernels().isa
+
+bool use_avx2() {
+#if defined(__x86_64__)
+  if (g_simd_override >= 0) return g_simd_override == 1;
+  return kernels().isa != Isa::Ref;
+#else
+  return false;
+#endif
+}
 
 // Floats one thread needs for a context of n_kv keys.
 size_t per_thread_floats(const AttentionShape& s, int64_t n_kv) {
@@ -51,6 +102,7 @@ struct Job {
   float scale;
   float* out;
   int64_t out_row_stride;
+  bool avx2;
 
   // First visible key of the query at position p.
   int first_key(int p) const {
@@ -88,13 +140,19 @@ struct Job {
     // Pass 1: scores. Row r sees keys [first_key(p_r), p_r]; within the block, the first visible
     // key grows with r and the last one too.
     for (int t = t_lo; t < t_hi; ++t) {
-      ops_detail::f16_to_f32(k + int64_t(t) * kv_row_stride + int64_t(g) * hd, row_f32, hd);
+      const fp16_t* k_row = k + int64_t(t) * kv_row_stride + int64_t(g) * hd;
+      if (!avx2) ops_detail::f16_to_f32(k_row, row_f32, hd);
       for (int r = 0; r < n_rows; ++r) {
         const int p = p0 + i0 + r;
         if (t > p || t < first_key(p)) continue;
         for (int j = 0; j < group; ++j) {
           const int rh = r * group + j;
-          const float s = scale * ops_detail::dot(qh[rh], row_f32, hd);
+#if defined(__x86_64__)
+          const float dot = avx2 ? dot_f16_avx2(qh[rh], k_row, hd) : ops_detail::dot(qh[rh], row_f32, hd);
+#else
+          const float dot = ops_detail::dot(qh[rh], row_f32, hd);
+#endif
+          const float s = scale * dot;
           scores[rh * n_t + (t - t_lo)] = s;
           row_max[rh] = std::max(row_max[rh], s);
         }
@@ -130,7 +188,8 @@ struct Job {
     // Pass 2: weighted sum of V rows.
     std::fill(acc, acc + int64_t(n_pairs) * hd, 0.0f);
     for (int t = t_lo; t < t_hi; ++t) {
-      ops_detail::f16_to_f32(v + int64_t(t) * kv_row_stride + int64_t(g) * hd, row_f32, hd);
+      const fp16_t* v_row = v + int64_t(t) * kv_row_stride + int64_t(g) * hd;
+      if (!avx2) ops_detail::f16_to_f32(v_row, row_f32, hd);
       for (int r = 0; r < n_rows; ++r) {
         const int p = p0 + i0 + r;
         if (t > p || t < first_key(p)) continue;
@@ -138,6 +197,12 @@ struct Job {
           const int rh = r * group + j;
           const float w = scores[rh * n_t + (t - t_lo)];
           float* o = acc + int64_t(rh) * hd;
+#if defined(__x86_64__)
+          if (avx2) {
+            axpy_f16_avx2(w, v_row, o, hd);
+            continue;
+          }
+#endif
           for (int d = 0; d < hd; ++d) o[d] += w * row_f32[d];
         }
       }
@@ -159,6 +224,10 @@ struct Job {
 constexpr int kMaxGroup = 64;
 
 }  // namespace
+
+namespace ops_detail {
+void set_attention_simd(int mode) { g_simd_override = mode; }
+}  // namespace ops_detail
 
 size_t attention_scratch_floats(const AttentionShape& shape, int n_ctx, int n_threads) {
   check_shape(shape);
@@ -184,7 +253,7 @@ void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16
   }
   const Job job{q,  q_row_stride, k, v, kv_row_stride, nq, p0, shape,
                 shape.scale > 0 ? shape.scale : 1.0f / std::sqrt(float(shape.head_dim)),
-                out, out_row_stride};
+                out, out_row_stride, use_avx2()};
   const int n_blocks = (nq + kRowBlock - 1) / kRowBlock;
   const int64_t n_items = int64_t(n_blocks) * shape.n_head_kv;
   auto& counter = pool.chunk_counter();

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "kernels/ops_internal.h"
+#include "runtime/cpu_features.h"
 #include "runtime/thread_pool.h"
 
 namespace {
@@ -15,7 +17,20 @@ struct Case {
   int n_head, n_head_kv, head_dim, window, nq, p0, threads;
 };
 
+void check_attention_once(const Case& c);
+
+// Both inner-loop paths: the portable one, and AVX2/F16C where the CPU has it.
 void check_attention(const Case& c) {
+  for (int mode : {0, 1}) {
+    if (mode == 1 && !lp::cpu_features().usable_avx2()) continue;
+    SCOPED_TRACE(mode ? "avx2 loops" : "portable loops");
+    lp::ops_detail::set_attention_simd(mode);
+    check_attention_once(c);
+  }
+  lp::ops_detail::set_attention_simd(-1);
+}
+
+void check_attention_once(const Case& c) {
   const int n_ctx = c.p0 + c.nq + 3;  // a few unused slots at the end
   const int kv_width = c.n_head_kv * c.head_dim;
   const int q_width = c.n_head * c.head_dim;
