@@ -7,8 +7,8 @@
 namespace lp::avx512 {
 
 void fill_vec_dot_q4(KernelTable& t) {
-  t.vec_dot[uint32_t(TensorType::Q4_0)] = vec_dot_tile<LegacyKernel<Q4_0Kind>>;
-  t.gemm[uint32_t(TensorType::Q4_0)] = gemm_tiled<LegacyKernel<Q4_0Kind>, 4, 4>;
+  t.vec_dot[uint32_t(TensorType::Q4_0)] = vec_dot_tile<Q4_0Kernel>;
+  t.gemm[uint32_t(TensorType::Q4_0)] = gemm_tiled<Q4_0Kernel, 4, 4>;
   t.vec_dot[uint32_t(TensorType::Q4_1)] = vec_dot_tile<LegacyKernel<Q4_1Kind>>;
   t.gemm[uint32_t(TensorType::Q4_1)] = gemm_tiled<LegacyKernel<Q4_1Kind>, 4, 4>;
 }

@@ -194,10 +194,91 @@ struct KQuantKernel {
   }
 };
 
+// The mat-vec of Q4_K / Q5_K (R weight rows, one Q8_K row), decode's hottest loop for K-quant
+// models: no unpacked copy of the block; each sub-block scale is doubled into both halves of a
+// dword on the stack and broadcast from memory (a load, not a shuffle), and the mins meet the
+// bsums pair sums (shared by all R rows) in one 8-lane multiply-add.
+template <class W, bool kFifthBit, int R>
+void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
+  __m256 acc[R];
+  __m128 acc_min[R];
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm256_setzero_ps();
+    acc_min[r] = _mm_setzero_ps();
+  }
+  alignas(32) uint32_t scale_words[8];
+  const int64_t nblocks = n / QK_K;
+  for (int64_t i = 0; i < nblocks; ++i) {
+    const block_q8_K& ablk = reinterpret_cast<const block_q8_K*>(a)[i];
+    // bsums[2j] + bsums[2j + 1]: the activation sum of sub-block j (fits int16: 32 * 127).
+    const __m256i pairs32 = _mm256_madd_epi16(load256(ablk.bsums), _mm256_set1_epi16(1));
+    const __m128i pair_sums = _mm_packs_epi32(_mm256_castsi256_si128(pairs32), _mm256_extracti128_si256(pairs32, 1));
+    for (int r = 0; r < R; ++r) {
+      const W& x = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
+      uint32_t u[3];
+      std::memcpy(u, x.scales, 12);
+      const uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
+      const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
+      const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
+      const __m256i sc32 = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(uint64_t(sc_lo) | (uint64_t(sc_hi) << 32))));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(scale_words), _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16)));
+      [[maybe_unused]] __m256i hb;
+      if constexpr (kFifthBit) hb = load256(x.qh);
+      __m256i isum = _mm256_setzero_si256();
+      for (int k = 0; k < 4; ++k) {
+        const __m256i bytes = load256(x.qs + 32 * k);
+        __m256i q0 = _mm256_and_si256(bytes, low4);
+        __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
+        if constexpr (kFifthBit) {
+          const int g0 = 2 * k, g1 = 2 * k + 1;
+          const __m256i h0 = g0 <= 4 ? _mm256_slli_epi16(hb, 4 - g0) : _mm256_srli_epi16(hb, g0 - 4);
+          const __m256i h1 = g1 <= 4 ? _mm256_slli_epi16(hb, 4 - g1) : _mm256_srli_epi16(hb, g1 - 4);
+          q0 = _mm256_or_si256(q0, _mm256_and_si256(h0, bit4));
+          q1 = _mm256_or_si256(q1, _mm256_and_si256(h1, bit4));
+        }
+        const __m256i p0 = _mm256_maddubs_epi16(q0, load256(ablk.qs + 64 * k));
+        const __m256i p1 = _mm256_maddubs_epi16(q1, load256(ablk.qs + 64 * k + 32));
+        const __m256i s0 = _mm256_set1_epi32(int32_t(scale_words[2 * k]));
+        const __m256i s1 = _mm256_set1_epi32(int32_t(scale_words[2 * k + 1]));
+#if LP_SIMD_VNNI
+        isum = _mm256_dpwssd_epi32(_mm256_dpwssd_epi32(isum, p0, s0), p1, s1);
+#else
+        isum = _mm256_add_epi32(isum, _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
+#endif
+      }
+      const __m128i mins16 =
+          _mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(uint64_t(mn_lo) | (uint64_t(mn_hi) << 32))));
+      const __m128i min_dot = _mm_madd_epi16(mins16, pair_sums);
+      const float d = half_to_float(x.d) * ablk.d, dmin = half_to_float(x.dmin) * ablk.d;
+      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc[r]);
+      acc_min[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(min_dot), _mm_set1_ps(-dmin), acc_min[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    __m128 m = acc_min[r];
+    m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    c[r] = hsum(acc[r]) + _mm_cvtss_f32(m);
+  }
+}
+
+template <class W, void (*Unpack)(const W&, KUnpacked&), bool kFifthBit>
+struct K4Kernel {
+  template <int R, int B>
+  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+    if constexpr (B == 1) {
+      k4_rows_x1<W, kFifthBit, R>(n, w, wrb, a, c);
+    } else {
+      KQuantKernel<W, Unpack>::template tile<R, B>(n, w, wrb, a, arb, c, ldc);
+    }
+  }
+};
+
 using Q2KKernel = KQuantKernel<block_q2_K, unpack_q2_k>;
 using Q3KKernel = KQuantKernel<block_q3_K, unpack_q3_k>;
-using Q4KKernel = KQuantKernel<block_q4_K, unpack_q4_k>;
-using Q5KKernel = KQuantKernel<block_q5_K, unpack_q5_k>;
+using Q4KKernel = K4Kernel<block_q4_K, unpack_q4_k, false>;
+using Q5KKernel = K4Kernel<block_q5_K, unpack_q5_k, true>;
 using Q6KKernel = KQuantKernel<block_q6_K, unpack_q6_k>;
 
 }  // namespace

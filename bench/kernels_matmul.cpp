@@ -1,0 +1,73 @@
+// Mat-mul throughput (prompt processing): GFLOP/s (2 * rows * cols * batch per call) per weight
+// type, ISA tier, batch size and thread count, on the 4096 x 4096 shape of a 7B model's attention
+// projections. Each iteration quantizes the batch of activation rows, then splits the weight rows
+// over the threads; each thread runs gemm over all activation rows.
+//   build-kernels/bench/kernels_matmul --benchmark_filter=Q4_K
+#include <string>
+
+#include "kernels_bench_util.h"
+
+namespace lp::bench {
+namespace {
+
+void BM_MatMul(benchmark::State& state, TensorType type, Isa isa) {
+  const KernelTable* k = kernel_table(isa);
+  if (k == nullptr) {
+    state.SkipWithError("this CPU cannot run the tier");
+    return;
+  }
+  const int64_t rows = state.range(0), cols = state.range(1), batch = state.range(2);
+  const int threads = int(state.range(3));
+  const size_t wrb = row_size(type, cols);
+  Buffer w = alloc_bytes(wrb * size_t(rows));
+  fill_random_weights(type, w.get(), wrb * size_t(rows), 7);
+  const TensorType act_type = type_traits(type).vec_dot_type;
+  const size_t arb = row_size(act_type, cols);
+  std::vector<float> x(size_t(cols * batch)), y(size_t(rows * batch));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 7919) % 2001 - 1000) * 1e-3f;
+  std::vector<uint8_t> act(arb * size_t(batch));
+  ThreadPool& tp = thread_pool(threads);
+  for (auto _ : state) {
+    tp.run([&](int ith, int nth) {
+      for (int64_t j = batch * ith / nth; j < batch * (ith + 1) / nth; ++j) {
+        k->quantize_row[uint32_t(act_type)](x.data() + j * cols, act.data() + size_t(j) * arb, cols);
+      }
+    });
+    tp.run([&](int ith, int nth) {
+      const int64_t r0 = rows * ith / nth, r1 = rows * (ith + 1) / nth;
+      k->gemm[uint32_t(type)](cols, r0, r1, w.get(), wrb, act.data(), arb, batch, y.data(), rows);
+    });
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double flops = 2.0 * double(rows) * double(cols) * double(batch) * double(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+}
+
+void register_all() {
+  const TensorType types[] = {TensorType::Q4_0, TensorType::Q4_K, TensorType::Q8_0, TensorType::F16,
+                              TensorType::Q6_K, TensorType::Q5_K, TensorType::BF16, TensorType::Q4_1,
+                              TensorType::Q5_0, TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K,
+                              TensorType::F32};
+  for (TensorType t : types) {
+    for (Isa isa : {Isa::Avx512, Isa::Avx2}) {
+      const std::string name = std::string("MatMul/") + std::string(type_traits(t).name) + "/" + isa_name(isa);
+      auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_MatMul, t, isa);
+      b->ArgNames({"rows", "cols", "batch", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
+      for (int64_t batch : {64, 512}) {
+        for (int threads : {1, 2}) b->Args({4096, 4096, batch, threads});
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lp::bench
+
+int main(int argc, char** argv) {
+  lp::bench::register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,83 @@
+// Mat-vec throughput (decode): weight bytes read per second, per weight type, ISA tier, 7B shape
+// and thread count, next to the measured read bandwidth. Each iteration quantizes the activation
+// row (as the forward pass does once per matmul), then splits the rows over the threads; each
+// thread calls gemm with a batch of 1 over its rows. Weights cycle through 1 GiB of copies, so
+// they come from DRAM, not cache.
+//   build-kernels/bench/kernels_matvec --benchmark_filter=Q4_0
+#include <chrono>
+#include <string>
+
+#include "kernels_bench_util.h"
+
+namespace lp::bench {
+namespace {
+
+void BM_ReadBandwidth(benchmark::State& state) {
+  const int threads = int(state.range(0));
+  double bw = 0;
+  for (auto _ : state) bw = measure_read_bandwidth(threads);
+  state.counters["GB/s"] = bw / 1e9;
+}
+
+void BM_MatVec(benchmark::State& state, TensorType type, Isa isa) {
+  const KernelTable* k = kernel_table(isa);
+  if (k == nullptr) {
+    state.SkipWithError("this CPU cannot run the tier");
+    return;
+  }
+  const int64_t rows = state.range(0), cols = state.range(1);
+  const int threads = int(state.range(2));
+  const WeightPool& pool = weight_pool(type, rows, cols);
+  const TensorType act_type = type_traits(type).vec_dot_type;
+  std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
+  for (int64_t i = 0; i < cols; ++i) x[size_t(i)] = float((i * 7919) % 2001 - 1000) * 1e-3f;
+  std::vector<uint8_t> act(row_size(act_type, cols));
+  const size_t wrb = row_size(type, cols), arb = act.size();
+  ThreadPool& tp = thread_pool(threads);
+  int iter = 0;
+  for (auto _ : state) {
+    const uint8_t* w = pool.matrix(iter++);
+    k->quantize_row[uint32_t(act_type)](x.data(), act.data(), cols);
+    tp.run([&](int ith, int nth) {
+      const int64_t r0 = rows * ith / nth, r1 = rows * (ith + 1) / nth;
+      k->gemm[uint32_t(type)](cols, r0, r1, w, wrb, act.data(), arb, 1, y.data(), rows);
+    });
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double bytes = double(pool.matrix_bytes) * double(state.iterations());
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+  state.counters["bw_GB/s"] = measure_read_bandwidth(threads) / 1e9;
+}
+
+void register_all() {
+  benchmark::RegisterBenchmark("ReadBandwidth_1GiB", BM_ReadBandwidth)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime();
+  const TensorType types[] = {TensorType::Q4_0, TensorType::Q4_K, TensorType::Q8_0, TensorType::F16,
+                              TensorType::Q6_K, TensorType::Q5_K, TensorType::BF16, TensorType::Q4_1,
+                              TensorType::Q5_0, TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K,
+                              TensorType::F32};
+  const int64_t shapes[][2] = {{4096, 4096}, {11008, 4096}, {4096, 11008}, {32000, 4096}};
+  for (TensorType t : types) {
+    for (const auto& s : shapes) {
+      for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Ref}) {
+        // The scalar tier is only measured on the smallest shape (it is not meant to be fast).
+        if (isa == Isa::Ref && s[0] != 4096) continue;
+        const std::string name = std::string("MatVec/") + std::string(type_traits(t).name) + "/" + isa_name(isa);
+        auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_MatVec, t, isa);
+        b->ArgNames({"rows", "cols", "threads"})->UseRealTime()->Unit(benchmark::kMillisecond);
+        for (int threads : {1, 2}) b->Args({s[0], s[1], threads});
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lp::bench
+
+int main(int argc, char** argv) {
+  lp::bench::register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
