@@ -24,12 +24,11 @@
 
 #include "quant/fp16.h"
 #include "quant/quantize_rows.h"
+#include "quant/rounding.h"
 #include "quant/scale_fit.h"
 
 namespace lp::quant {
 namespace {
-
-int nearest_int(float v) { return int(std::lrintf(v)); }
 
 // Stores a super-block scale as fp16 rounded away from zero, so that no sub-block scale divided
 // by it exceeds the integer range (matters when d falls among the fp16 subnormals).

@@ -22,11 +22,10 @@
 
 #include "quant/fp16.h"
 #include "quant/quantize_rows.h"
+#include "quant/rounding.h"
 
 namespace lp::quant {
 namespace {
-
-int nearest_int(float v) { return int(std::lrintf(v)); }
 
 // The element of largest magnitude, with its sign.
 float signed_absmax(const float* x, int n) {

@@ -3,14 +3,14 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quant/rounding.h"
+
 namespace lp::quant {
 namespace {
 
 // Candidate inverse scales are (levels + k * kStep) / range for k = -kSteps..kSteps.
 constexpr int kSteps = 4;
 constexpr float kStep = 0.25f;
-
-int nearest_int(float v) { return int(std::lrintf(v)); }
 
 struct Score {
   double sse;
