@@ -12,6 +12,7 @@ void register_info(CLI::App& app, int* exit_code);
 void register_quantize(CLI::App& app, int* exit_code);
 void register_make_model(CLI::App& app, int* exit_code);
 void register_membw(CLI::App& app, int* exit_code);
+void register_tokenize(CLI::App& app, int* exit_code);
 void register_run(CLI::App& app, int* exit_code);
 
 // Prints the CPU, its cores and caches, the features detected and the kernel table chosen

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   lp::cli::register_quantize(app, &exit_code);
   lp::cli::register_make_model(app, &exit_code);
   lp::cli::register_membw(app, &exit_code);
+  lp::cli::register_tokenize(app, &exit_code);
   lp::cli::register_run(app, &exit_code);
   try {
     app.parse(argc, argv);
