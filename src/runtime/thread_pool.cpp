@@ -8,6 +8,8 @@
 #include <immintrin.h>
 #endif
 
+#include "llamaprof/error.h"
+
 namespace lp {
 
 namespace {
@@ -30,6 +32,9 @@ inline void pause_instruction() {
 
 // Pauses between clock reads while spinning: a pause is ~10-140 cycles depending on the core.
 constexpr int kSpinsPerClockRead = 32;
+
+// How long a wait spins on pause alone before it starts yielding.
+constexpr int64_t kPauseOnlyNs = 20'000;
 
 // The worker index of the current thread inside a run() (for barrier() accounting).
 thread_local int tls_ith = -1;
@@ -81,10 +86,12 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
-// More threads than CPUs: a waiting thread may hold the CPU the awaited thread needs, so it yields
-// instead of only pausing.
-void ThreadPool::cpu_relax() const {
-  if (oversubscribed_) {
+// One step of a spin-wait that has lasted spun_ns so far. The first kPauseOnlyNs only pause (the
+// awaited thread is almost always running on another core); after that, or always with more threads
+// than CPUs, the step yields, so that a waiter never holds the CPU a descheduled thread needs (a
+// loaded machine, ctest -j). A yield with nothing else runnable returns in well under a microsecond.
+void ThreadPool::cpu_relax(int64_t spun_ns) const {
+  if (oversubscribed_ || spun_ns > kPauseOnlyNs) {
     std::this_thread::yield();
   } else {
     pause_instruction();
@@ -135,10 +142,11 @@ void ThreadPool::wait_workers_done() {
   Worker& self = *workers_[0];
   const int64_t spin_ns = spin_ns_.load(std::memory_order_relaxed);
   const int64_t start = now_ns();
+  int64_t spun = 0;
   for (int i = 0;; ++i) {
     if (pending_.load(std::memory_order_acquire) == 0) return;
-    cpu_relax();
-    if (i % kSpinsPerClockRead == kSpinsPerClockRead - 1 && now_ns() - start > spin_ns) break;
+    cpu_relax(spun);
+    if (i % kSpinsPerClockRead == kSpinsPerClockRead - 1 && (spun = now_ns() - start) > spin_ns) break;
   }
   self.enter(kSleep);
   std::unique_lock<std::mutex> lock(mutex_);
@@ -156,13 +164,14 @@ void ThreadPool::worker_loop(int ith) {
     if (generation_.load(std::memory_order_acquire) == seen) {
       const int64_t spin_ns = spin_ns_.load(std::memory_order_relaxed);
       bool changed = false;
+      int64_t spun = 0;
       for (int i = 0;; ++i) {
         if (generation_.load(std::memory_order_acquire) != seen) {
           changed = true;
           break;
         }
-        cpu_relax();
-        if (i % kSpinsPerClockRead == kSpinsPerClockRead - 1 && now_ns() - spin_start > spin_ns) break;
+        cpu_relax(spun);
+        if (i % kSpinsPerClockRead == kSpinsPerClockRead - 1 && (spun = now_ns() - spin_start) > spin_ns) break;
       }
       if (!changed) {
         self.enter(kSleep);
@@ -188,6 +197,10 @@ void ThreadPool::worker_loop(int ith) {
 
 void ThreadPool::barrier() {
   if (n_threads_ == 1) return;
+  if (tls_ith < 0 || tls_ith >= n_threads_) {
+    // Not inside this pool's run(): nobody else would arrive, so this would hang forever.
+    throw Error(ErrorKind::Runtime, "ThreadPool::barrier() called outside run()");
+  }
   Worker& self = *workers_[tls_ith];
   const int64_t start = self.enter(kSpin);
   const uint32_t sense = barrier_sense_.load(std::memory_order_acquire);
@@ -196,16 +209,11 @@ void ThreadPool::barrier() {
     barrier_count_.store(0, std::memory_order_relaxed);
     barrier_sense_.store(sense + 1, std::memory_order_release);
   } else {
-    const int64_t spin_ns = spin_ns_.load(std::memory_order_relaxed);
-    bool yielding = false;
+    // A barrier never sleeps (regions are short); past kPauseOnlyNs it yields.
+    int64_t spun = 0;
     for (int i = 0; barrier_sense_.load(std::memory_order_acquire) == sense; ++i) {
-      if (yielding) {
-        // Past the spin budget (e.g. more threads than cores): let the late threads run.
-        std::this_thread::yield();
-      } else {
-        cpu_relax();
-        if (i % kSpinsPerClockRead == kSpinsPerClockRead - 1 && now_ns() - start > spin_ns) yielding = true;
-      }
+      cpu_relax(spun);
+      if (i % kSpinsPerClockRead == kSpinsPerClockRead - 1) spun = now_ns() - start;
     }
   }
   self.enter(kBusy);

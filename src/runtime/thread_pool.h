@@ -50,7 +50,7 @@ class ThreadPool {
   std::atomic<int64_t>& chunk_counter() { return chunk_counter_; }
 
   // Inside run(): blocks until all nth threads of the region have called it (then all continue).
-  // Spins with a pause instruction, yielding the CPU after spin_us; counted as spin time.
+  // Spins with a pause instruction, then yields the CPU (never sleeps); counted as spin time.
   void barrier();
 
   // How long an idle thread spins before it sleeps (default 200 us): long enough to bridge the
@@ -67,7 +67,7 @@ class ThreadPool {
   void worker_loop(int ith);
   void run_task(int ith);
   void wait_workers_done();
-  void cpu_relax() const;
+  void cpu_relax(int64_t spun_ns) const;
 
   int n_threads_;
   std::vector<std::thread> threads_;
