@@ -1,15 +1,130 @@
-// Placeholder until the command lands: registers the name so that main() links.
+// `llamaprof make-model`: writes a random-weight llama-architecture GGUF with a preset's real shapes
+// and the Llama 2 vocabulary, in any recipe's types (see src/model/make_model.h).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
 #include "commands.h"
+#include "gguf/writer.h"
 #include "llamaprof/error.h"
+#include "model/make_model.h"
+#include "model/presets.h"
+#include "quant/recipe.h"
 
 namespace lp::cli {
+namespace {
+
+struct MakeModelArgs {
+  std::string preset;
+  std::string type;
+  std::string output;
+  uint64_t seed = 0;
+  int threads = 0;
+  bool list = false;
+  std::string vocab_file;
+  std::string vocab_from;
+};
+
+std::string human_size(uint64_t bytes) {
+  char buf[32];
+  if (bytes >= (uint64_t(1) << 30)) {
+    std::snprintf(buf, sizeof buf, "%.2fG", double(bytes) / double(uint64_t(1) << 30));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.0fM", double(bytes) / double(1 << 20));
+  }
+  return buf;
+}
+
+void print_presets() {
+  const int64_t n_vocab = model::kLlama2VocabSize;
+  std::printf("presets (vocabulary %lld tokens; sizes are tensor data, MiB/GiB):\n", (long long)n_vocab);
+  for (const model::ModelPreset& p : model::presets()) {
+    std::printf("\n%-15s %s\n", std::string(p.name).c_str(), std::string(p.description).c_str());
+    std::printf("  dim %d, layers %d, ffn %d, heads %d, kv heads %d (head dim %d), ctx %d, rope theta %g",
+                p.n_embd, p.n_layer, p.n_ff, p.n_head, p.n_head_kv, p.head_dim(), p.n_ctx_train,
+                double(p.rope_theta));
+    if (p.sliding_window > 0) std::printf(", sliding window %d", p.sliding_window);
+    std::printf("\n  %.1fM parameters\n ", double(model::parameter_count(p, n_vocab)) / 1e6);
+    int column = 0;
+    for (const Recipe& r : recipes()) {
+      if (column++ == 7) std::printf("\n ");
+      std::printf(" %s %s", r.name.c_str(), human_size(model::tensor_data_size(p, r, n_vocab)).c_str());
+    }
+    std::printf("\n");
+  }
+}
+
+// --vocab-file, else $LLAMAPROF_VOCAB, else the path compiled in (exported by scripts/setup).
+std::string vocab_path(const MakeModelArgs& a) {
+  if (!a.vocab_file.empty()) return a.vocab_file;
+  if (const char* env = std::getenv("LLAMAPROF_VOCAB"); env && *env) return env;
+  return LLAMAPROF_VOCAB_FILE;
+}
+
+int run_make_model(const MakeModelArgs& a) {
+  if (a.list) {
+    print_presets();
+    return 0;
+  }
+  if (a.preset.empty() || a.type.empty() || a.output.empty()) {
+    throw Error(ErrorKind::InvalidArgument, "make-model needs --preset, --type and -o (or --list)");
+  }
+  const model::ModelPreset* preset = model::find_preset(a.preset);
+  if (!preset) {
+    std::string names;
+    for (const auto& p : model::presets()) names += (names.empty() ? "" : ", ") + std::string(p.name);
+    throw Error(ErrorKind::InvalidArgument, "unknown preset '" + a.preset + "' (known: " + names + ")");
+  }
+  const auto recipe = find_recipe(a.type);
+  if (!recipe) {
+    std::string names;
+    for (const auto& r : recipes()) names += (names.empty() ? "" : ", ") + r.name;
+    throw Error(ErrorKind::InvalidArgument, "unknown type '" + a.type + "' (known: " + names + ")");
+  }
+  model::TokenizerKeys tokenizer;
+  if (!a.vocab_from.empty()) {
+    tokenizer = model::tokenizer_keys_from_gguf(a.vocab_from);
+  } else {
+    const std::string path = vocab_path(a);
+    if (!std::filesystem::exists(path)) {
+      throw Error(ErrorKind::FileNotFound,
+                  "vocabulary file " + path +
+                      " not found: run scripts/setup (it exports it from llama-tokenizer-js), or pass "
+                      "--vocab-file, LLAMAPROF_VOCAB or --vocab-from OTHER.gguf");
+    }
+    tokenizer = model::read_vocab_tsv(path);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  gguf::Writer writer;
+  model::add_model(writer, *preset, *recipe, tokenizer, {a.seed, a.threads});
+  writer.write(a.output);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "make-model: %s %s seed %llu -> %s (%s) in %.1f s\n", std::string(preset->name).c_str(),
+               recipe->name.c_str(), (unsigned long long)a.seed, a.output.c_str(),
+               human_size(std::filesystem::file_size(a.output)).c_str(), seconds);
+  return 0;
+}
+
+}  // namespace
 
 void register_make_model(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand("make-model", "(not implemented yet)");
-  cmd->callback([exit_code] {
-    *exit_code = 1;
-    throw lp::Error(lp::ErrorKind::Unsupported, "make-model is not implemented yet");
-  });
+  auto args = std::make_shared<MakeModelArgs>();
+  auto* cmd = app.add_subcommand("make-model",
+                                 "Write a random-weight llama-architecture GGUF with real shapes and vocabulary");
+  cmd->add_option("--preset", args->preset, "Architecture preset (see --list)");
+  cmd->add_option("--type", args->type, "Quantization recipe: F32, F16, BF16, Q8_0, Q4_0, ..., Q4_K_M, Q6_K");
+  cmd->add_option("-o,--output", args->output, "Output GGUF path");
+  cmd->add_option("--seed", args->seed, "Random seed (same seed, same bytes)")->default_val(0);
+  cmd->add_option("--threads", args->threads, "Generator threads (0: all cores; output does not depend on it)")
+      ->default_val(0)
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--list", args->list, "List the presets with their shapes and size per type");
+  cmd->add_option("--vocab-file", args->vocab_file,
+                  "Vocabulary TSV (default: $LLAMAPROF_VOCAB, else " LLAMAPROF_VOCAB_FILE ")");
+  cmd->add_option("--vocab-from", args->vocab_from, "Copy the tokenizer.* keys of another GGUF file instead");
+  cmd->callback([args, exit_code] { *exit_code = run_make_model(*args); });
 }
 
 }  // namespace lp::cli

@@ -1,0 +1,211 @@
+// make-model: the vocabulary TSV reader, the tensor plan of the presets, determinism for a seed
+// (independent of the thread count) and the weight scales it promises.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gguf/reader.h"
+#include "gguf/writer.h"
+#include "llamaprof/error.h"
+#include "model/make_model.h"
+#include "model/presets.h"
+#include "quant/quantize.h"
+#include "quant/recipe.h"
+
+namespace lp::model {
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / ("llamaprof_make_model_test_" + name);
+  std::ofstream(path, std::ios::binary) << text;
+  return path.string();
+}
+
+// A small vocabulary: the three special tokens, then n - 3 normal ones.
+TokenizerKeys small_vocab(int n) {
+  std::string tsv = "# test vocabulary\n0\t0\t2\t<unk>\n1\t0\t3\t<s>\n2\t0\t3\t</s>\n";
+  for (int i = 3; i < n; ++i) tsv += std::to_string(i) + "\t" + std::to_string(-i) + "\t1\ttok" + std::to_string(i) + "\n";
+  return read_vocab_tsv(write_temp("small.tsv", tsv));
+}
+
+const gguf::Value& key(const TokenizerKeys& keys, const std::string& name) {
+  for (const auto& [k, v] : keys) {
+    if (k == name) return v;
+  }
+  throw std::runtime_error("missing key " + name);
+}
+
+// Small enough to build in milliseconds, with every dimension a multiple of 256 (K-quants apply).
+constexpr ModelPreset kMicro{"micro", "test", 256, 1, 512, 4, 2, 256, 10000.0f, 1e-5f, 0, true};
+
+std::vector<uint8_t> build(const Recipe& recipe, uint64_t seed, int threads, const TokenizerKeys& vocab) {
+  gguf::Writer w;
+  add_model(w, kMicro, recipe, vocab, {seed, threads});
+  return w.to_bytes();
+}
+
+TEST(VocabTsv, ReadsEscapedTextScoresAndTypes) {
+  const std::string path = write_temp(
+      "escapes.tsv", "# id score type text\n0\t0\t2\t<unk>\n1\t0\t3\t<s>\n2\t0\t3\t</s>\n3\t0\t6\t<0x0A>\n"
+                     "4\t-1.5\t1\ta\\tb\\nc\\\\d\\r\n5\t-7\t1\t\xE2\x96\x81the\n");
+  const TokenizerKeys keys = read_vocab_tsv(path);
+  EXPECT_EQ(key(keys, "tokenizer.ggml.model").as_string(), "llama");
+  const auto tokens = key(keys, "tokenizer.ggml.tokens").as_string_vector();
+  ASSERT_EQ(tokens.size(), 6u);
+  EXPECT_EQ(tokens[4], "a\tb\nc\\d\r");
+  EXPECT_EQ(tokens[5], "\xE2\x96\x81the");
+  const auto scores = key(keys, "tokenizer.ggml.scores").as_f32_vector();
+  EXPECT_FLOAT_EQ(scores[4], -1.5f);
+  EXPECT_FLOAT_EQ(scores[5], -7.0f);
+  EXPECT_EQ(key(keys, "tokenizer.ggml.token_type").as_i32_vector(), (std::vector<int32_t>{2, 3, 3, 6, 1, 1}));
+  EXPECT_EQ(key(keys, "tokenizer.ggml.bos_token_id").as_u64(), 1u);
+  EXPECT_EQ(key(keys, "tokenizer.ggml.eos_token_id").as_u64(), 2u);
+  EXPECT_EQ(key(keys, "tokenizer.ggml.unknown_token_id").as_u64(), 0u);
+  EXPECT_TRUE(key(keys, "tokenizer.ggml.add_bos_token").as_bool());
+  EXPECT_FALSE(key(keys, "tokenizer.ggml.add_eos_token").as_bool());
+  EXPECT_EQ(vocab_size(keys), 6);
+}
+
+TEST(VocabTsv, DefectsNameTheFileAndLine) {
+  auto expect_error = [](const std::string& text, ErrorKind kind, const std::string& needle) {
+    const std::string path = write_temp("bad.tsv", text);
+    try {
+      read_vocab_tsv(path);
+      ADD_FAILURE() << "no error for: " << text;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), kind);
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  const std::string head = "0\t0\t2\t<unk>\n1\t0\t3\t<s>\n2\t0\t3\t</s>\n";
+  expect_error(head + "4\t0\t1\tx\n", ErrorKind::InvalidFile, "bad.tsv:4: id 4 out of order");
+  expect_error(head + "3\t0\t1\tx\\q\n", ErrorKind::InvalidFile, "bad.tsv:4: unknown escape");
+  expect_error(head + "3\t0\t1\n", ErrorKind::InvalidFile, "bad.tsv:4: expected 4");
+  expect_error(head + "3\tzero\t1\tx\n", ErrorKind::InvalidFile, "bad score");
+  expect_error(head + "3\t0\t9\tx\n", ErrorKind::InvalidFile, "token type 9");
+  expect_error("0\t0\t1\t<unk>\n1\t0\t3\t<s>\n2\t0\t3\t</s>\n", ErrorKind::InvalidFile, "ids 0, 1, 2");
+  EXPECT_THROW(read_vocab_tsv("/nonexistent/llama2-vocab.tsv"), Error);
+}
+
+TEST(Presets, RealShapesHaveTheRealParameterCounts) {
+  // Published parameter counts (embeddings and output counted separately, untied).
+  EXPECT_EQ(parameter_count(*find_preset("llama2-7b"), 32000), 6738415616u);
+  EXPECT_EQ(parameter_count(*find_preset("mistral-7b"), 32000), 7241732096u);
+  EXPECT_EQ(parameter_count(*find_preset("tinyllama-1.1b"), 32000), 1100048384u);
+  EXPECT_EQ(find_preset("nope"), nullptr);
+  for (const ModelPreset& p : presets()) {
+    EXPECT_EQ(p.n_embd % 256, 0) << p.name;  // every K-quant applies
+    EXPECT_EQ(p.n_ff % 256, 0) << p.name;
+    EXPECT_EQ(p.n_head % p.n_head_kv, 0) << p.name;
+    const auto f32 = find_recipe("F32");
+    ASSERT_TRUE(f32);
+    EXPECT_EQ(tensor_data_size(p, *f32, 32000), 4 * parameter_count(p, 32000)) << p.name;
+  }
+}
+
+TEST(Presets, PlanUsesGgufNamesAndShapes) {
+  const auto recipe = find_recipe("Q4_K_M");
+  ASSERT_TRUE(recipe);
+  const ModelPreset& p = *find_preset("mistral-7b");
+  const auto plan = plan_tensors(p, *recipe, 32000);
+  ASSERT_EQ(plan.size(), 3u + 9u * 32u);
+  EXPECT_EQ(plan.front().name, "token_embd.weight");
+  EXPECT_EQ(plan.front().shape, (std::vector<int64_t>{4096, 32000}));
+  EXPECT_EQ(plan[3].name, "blk.0.attn_k.weight");
+  EXPECT_EQ(plan[3].shape, (std::vector<int64_t>{4096, 1024}));  // 8 KV heads x 128
+  EXPECT_EQ(plan[9].name, "blk.0.ffn_down.weight");
+  EXPECT_EQ(plan[9].shape, (std::vector<int64_t>{14336, 4096}));
+  EXPECT_EQ(plan.back().name, "output.weight");
+  EXPECT_EQ(plan[1].type, TensorType::F32);  // attn_norm
+  EXPECT_EQ(llama_file_type(*recipe), 15u);
+  EXPECT_EQ(llama_file_type(*find_recipe("BF16")), 32u);
+}
+
+TEST(MakeModel, SameSeedSameBytesWhateverTheThreadCount) {
+  const TokenizerKeys vocab = small_vocab(512);
+  for (const char* type : {"Q4_K_M", "F16", "Q4_0"}) {
+    const auto recipe = find_recipe(type);
+    ASSERT_TRUE(recipe) << type;
+    const auto one = build(*recipe, 7, 1, vocab);
+    EXPECT_EQ(one, build(*recipe, 7, 3, vocab)) << type;
+    EXPECT_NE(one, build(*recipe, 8, 1, vocab)) << type;
+  }
+}
+
+TEST(MakeModel, MetadataAndTensorsReadBack) {
+  const TokenizerKeys vocab = small_vocab(512);
+  const auto recipe = find_recipe("Q4_K_M");
+  ASSERT_TRUE(recipe);
+  const auto bytes = build(*recipe, 1, 2, vocab);
+  const gguf::File f = gguf::File::from_bytes(bytes);
+  EXPECT_EQ(f.get_string("general.architecture"), "llama");
+  EXPECT_EQ(f.get_string("general.name"), "micro");
+  EXPECT_EQ(f.get_u64("llama.embedding_length"), 256u);
+  EXPECT_EQ(f.get_u64("llama.block_count"), 1u);
+  EXPECT_EQ(f.get_u64("llama.feed_forward_length"), 512u);
+  EXPECT_EQ(f.get_u64("llama.attention.head_count"), 4u);
+  EXPECT_EQ(f.get_u64("llama.attention.head_count_kv"), 2u);
+  EXPECT_EQ(f.get_u64("llama.rope.dimension_count"), 64u);
+  EXPECT_EQ(f.get_u64("llama.context_length"), 256u);
+  EXPECT_FLOAT_EQ(float(f.get_f64("llama.attention.layer_norm_rms_epsilon")), 1e-5f);
+  EXPECT_FLOAT_EQ(float(f.get_f64("llama.rope.freq_base")), 10000.0f);
+  EXPECT_EQ(f.find("llama.attention.sliding_window"), nullptr);
+  EXPECT_EQ(f.get_u64("general.file_type"), 15u);
+  EXPECT_EQ(f.get_u64("general.quantization_version"), 2u);
+  EXPECT_EQ(f.get_string("tokenizer.ggml.model"), "llama");
+  EXPECT_EQ(f.find("tokenizer.ggml.tokens")->as_array().items.size(), 512u);
+  const auto plan = plan_tensors(kMicro, *recipe, 512);
+  ASSERT_EQ(f.tensors().size(), plan.size());
+  for (size_t i = 0; i < plan.size(); ++i) {
+    EXPECT_EQ(f.tensors()[i].name, plan[i].name);
+    EXPECT_EQ(f.tensors()[i].shape, plan[i].shape);
+    EXPECT_EQ(f.tensors()[i].type, plan[i].type);
+    EXPECT_EQ(f.tensors()[i].nbytes, plan[i].nbytes);
+  }
+}
+
+// Mean and standard deviation of an F32 tensor.
+std::pair<double, double> stats(const gguf::File& f, const std::string& name) {
+  const gguf::TensorInfo* t = f.find_tensor(name);
+  EXPECT_NE(t, nullptr) << name;
+  if (!t) return {0, 0};
+  std::vector<float> x(size_t(t->n_elements()));
+  dequantize_row_ref(t->type, t->data, x.data(), t->n_elements());
+  double sum = 0, sum2 = 0;
+  for (float v : x) sum += v, sum2 += double(v) * v;
+  const double mean = sum / double(x.size());
+  return {mean, std::sqrt(sum2 / double(x.size()) - mean * mean)};
+}
+
+TEST(MakeModel, WeightScalesAreThePromisedOnes) {
+  const auto recipe = find_recipe("F32");
+  ASSERT_TRUE(recipe);
+  const auto bytes = build(*recipe, 3, 2, small_vocab(2048));
+  const gguf::File f = gguf::File::from_bytes(bytes);
+  const double inv_sqrt_d = 1.0 / 16.0;  // n_embd 256
+  struct Expect {
+    const char* name;
+    double mean, std;
+  } expected[] = {
+      {"token_embd.weight", 0, 1},
+      {"blk.0.attn_norm.weight", 1, 0.05},
+      {"blk.0.attn_q.weight", 0, 2 * inv_sqrt_d},
+      {"blk.0.attn_k.weight", 0, 2 * inv_sqrt_d},
+      {"blk.0.attn_v.weight", 0, inv_sqrt_d},
+      {"blk.0.ffn_up.weight", 0, inv_sqrt_d},
+      {"blk.0.ffn_down.weight", 0, 1.0 / std::sqrt(512.0)},
+      {"output.weight", 0, 5 * inv_sqrt_d},
+  };
+  for (const Expect& e : expected) {
+    const auto [mean, std] = stats(f, e.name);
+    EXPECT_NEAR(mean, e.mean, 0.1 * e.std + 1e-3) << e.name;
+    EXPECT_NEAR(std, e.std, 0.1 * e.std) << e.name;
+  }
+}
+
+}  // namespace
+}  // namespace lp::model
