@@ -38,22 +38,41 @@ template <class E>
 struct FloatKernel {
   template <int R, int B>
   static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
-    __m256 acc[R][B];
-    for (int r = 0; r < R; ++r) {
-      for (int b = 0; b < B; ++b) acc[r][b] = _mm256_setzero_ps();
+    // Small tiles (a lone vec_dot) would wait on one fma chain: give them U independent ones.
+    constexpr int U = R * B >= 4 ? 1 : 4;
+    __m256 acc[U][R][B];
+    for (int u = 0; u < U; ++u) {
+      for (int r = 0; r < R; ++r) {
+        for (int b = 0; b < B; ++b) acc[u][r][b] = _mm256_setzero_ps();
+      }
     }
     int64_t k = 0;
+    for (; k + 8 * U <= n; k += 8 * U) {
+      for (int u = 0; u < U; ++u) {
+        __m256 wv[R];
+        for (int r = 0; r < R; ++r) wv[r] = E::load8(w + size_t(r) * wrb, k + 8 * u);
+        for (int b = 0; b < B; ++b) {
+          const __m256 av = E::load8(a + size_t(b) * arb, k + 8 * u);
+          for (int r = 0; r < R; ++r) acc[u][r][b] = _mm256_fmadd_ps(wv[r], av, acc[u][r][b]);
+        }
+      }
+    }
     for (; k + 8 <= n; k += 8) {
       __m256 wv[R];
       for (int r = 0; r < R; ++r) wv[r] = E::load8(w + size_t(r) * wrb, k);
       for (int b = 0; b < B; ++b) {
         const __m256 av = E::load8(a + size_t(b) * arb, k);
-        for (int r = 0; r < R; ++r) acc[r][b] = _mm256_fmadd_ps(wv[r], av, acc[r][b]);
+        for (int r = 0; r < R; ++r) acc[0][r][b] = _mm256_fmadd_ps(wv[r], av, acc[0][r][b]);
+      }
+    }
+    for (int u = 1; u < U; ++u) {
+      for (int r = 0; r < R; ++r) {
+        for (int b = 0; b < B; ++b) acc[0][r][b] = _mm256_add_ps(acc[0][r][b], acc[u][r][b]);
       }
     }
     for (int r = 0; r < R; ++r) {
       for (int b = 0; b < B; ++b) {
-        float sum = hsum(acc[r][b]);
+        float sum = hsum(acc[0][r][b]);
         for (int64_t t = k; t < n; ++t) sum += E::load1(w + size_t(r) * wrb, t) * E::load1(a + size_t(b) * arb, t);
         c[b * ldc + r] = sum;
       }
