@@ -3,6 +3,7 @@
 // projections. Each iteration quantizes the batch of activation rows, then splits the weight rows
 // over the threads; each thread runs gemm over all activation rows.
 //   build-kernels/bench/kernels_matmul --benchmark_filter=Q4_K
+#include <chrono>
 #include <string>
 
 #include "kernels_bench_util.h"
@@ -27,7 +28,9 @@ void BM_MatMul(benchmark::State& state, TensorType type, Isa isa) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 7919) % 2001 - 1000) * 1e-3f;
   std::vector<uint8_t> act(arb * size_t(batch));
   ThreadPool& tp = thread_pool(threads);
+  double best_s = 1e30;  // the fastest call: robust when other processes share the cores
   for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
     tp.run([&](int ith, int nth) {
       for (int64_t j = batch * ith / nth; j < batch * (ith + 1) / nth; ++j) {
         k->quantize_row[uint32_t(act_type)](x.data() + j * cols, act.data() + size_t(j) * arb, cols);
@@ -38,9 +41,12 @@ void BM_MatMul(benchmark::State& state, TensorType type, Isa isa) {
       k->gemm[uint32_t(type)](cols, r0, r1, w.get(), wrb, act.data(), arb, batch, y.data(), rows);
     });
     benchmark::DoNotOptimize(y.data());
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best_s = s < best_s ? s : best_s;
   }
-  const double flops = 2.0 * double(rows) * double(cols) * double(batch) * double(state.iterations());
-  state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
+  const double flops_per_call = 2.0 * double(rows) * double(cols) * double(batch);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops_per_call * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+  state.counters["best_GFLOP/s"] = flops_per_call / best_s / 1e9;
 }
 
 void register_all() {
@@ -56,6 +62,9 @@ void register_all() {
       for (int64_t batch : {64, 512}) {
         for (int threads : {1, 2}) b->Args({4096, 4096, batch, threads});
       }
+      // 128 weight rows: one call takes about a millisecond, so its best call is an undisturbed one
+      // even on a shared machine (the per-core compute rate).
+      for (int64_t batch : {64, 512}) b->Args({128, 4096, batch, 1});
     }
   }
 }
