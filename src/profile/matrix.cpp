@@ -244,10 +244,15 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
             // larger of the two across exec), so the worker's VmHWM is the peak; both are kept.
             rec["maxrss_wait4_mb"] = child.max_rss_mb;
             if (!rec.contains("peak_rss_mb")) rec["peak_rss_mb"] = child.max_rss_mb;
+            // Achieved bandwidth as a user sees it: bytes per token x generated tokens / generation
+            // time (decode passes + sampling + the front end's per-token work). decode_gbps counts
+            // the forward passes alone.
+            const double bpt = double(m.traffic.bytes_per_token);
+            const double gen_s = rec.value("gen_ms", 0.0) / 1000.0;
+            const double gbps = gen_s > 0 ? bpt * rec.value("comp_tokens", 0.0) / gen_s / 1e9 : 0.0;
             const double decode_s = rec.value("decode_ms", 0.0) / 1000.0;
-            const double evals = rec.value("decode_evals", 0.0);
-            const double gbps = decode_s > 0 ? double(m.traffic.bytes_per_token) * evals / decode_s / 1e9 : 0.0;
             rec["gen_gbps"] = gbps;
+            rec["decode_gbps"] = decode_s > 0 ? bpt * rec.value("decode_evals", 0.0) / decode_s / 1e9 : 0.0;
             rec["bw_limit_gbps"] = bw[threads];
             rec["pct_bw_limit"] = bw[threads] > 0 ? 100.0 * gbps / bw[threads] : 0.0;
             rec["trace_file"] = trace_name;

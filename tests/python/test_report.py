@@ -61,7 +61,7 @@ def test_report_renders_every_plot(runs):
         end = min([dom.index(f'id="{p}"') for p in PLOTS if dom.index(f'id="{p}"') > start] + [len(dom)])
         assert "main-svg" in dom[start:end], f"{plot_id} did not render"
     # The headline cards were filled in from the summary.
-    assert "Cold start" in dom and "Bandwidth" in dom
+    assert "Cold / warm start" in dom and "Bandwidth" in dom
 
 
 def test_report_errors_name_the_file(tmp_path):
