@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,10 @@ struct GenerateParams {
   std::optional<bool> add_bos;      // default: the model's tokenizer.ggml.add_bos_token
   bool parse_special = false;       // "<s>" etc. in the prompt become control tokens
   bool keep_cache = false;          // true: continue after the context's current KV contents
+  bool ignore_eos = false;          // keep generating past EOS (benchmarks need a fixed length)
+  // Teacher forcing: step i emits forced_tokens[i] instead of the sampled token (candidates are
+  // still recorded), so another engine's continuation can be scored step by step.
+  std::vector<TokenId> forced_tokens;
   // Called after each token; return false to stop (finish_reason "cancelled").
   std::function<bool(const GenerateStep&)> on_token;
   const std::atomic<bool>* cancel = nullptr;  // checked before every forward pass
@@ -68,5 +73,7 @@ struct GenerateResult {
 // Throws lp::Error(InvalidArgument) when the prompt does not fit in the context (naming both
 // lengths) or is empty after tokenization.
 GenerateResult generate(Context& ctx, std::string_view prompt, const GenerateParams& params);
+// The same from prompt token ids (used as given: add_bos and parse_special do not apply).
+GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const GenerateParams& params);
 
 }  // namespace lp

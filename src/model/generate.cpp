@@ -45,12 +45,17 @@ size_t held_back(const std::string& text, size_t from, const std::vector<std::st
 
 GenerateResult generate(Context& ctx, std::string_view prompt, const GenerateParams& params) {
   const Model& model = ctx.model();
+  const bool add_bos = params.add_bos.value_or(model.add_bos_default());
+  const std::vector<TokenId> ids = model.tokenize(prompt, add_bos, params.parse_special);
+  return generate(ctx, std::span<const TokenId>(ids), params);
+}
+
+GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const GenerateParams& params) {
+  const Model& model = ctx.model();
   const Tokenizer& tok = model.tokenizer();
   GenerateResult r;
   r.timings.load_ms = model.load_ms();
-
-  const bool add_bos = params.add_bos.value_or(model.add_bos_default());
-  r.prompt_tokens = model.tokenize(prompt, add_bos, params.parse_special);
+  r.prompt_tokens.assign(prompt_ids.begin(), prompt_ids.end());
   if (r.prompt_tokens.empty()) {
     throw Error(ErrorKind::InvalidArgument, "the prompt is empty (no tokens to evaluate)");
   }
@@ -100,7 +105,8 @@ GenerateResult generate(Context& ctx, std::string_view prompt, const GeneratePar
       break;
     }
     const auto ts = Clock::now();
-    const TokenId id = sampler.sample(logits, history);
+    const size_t step_index = r.tokens.size();
+    TokenId id = sampler.sample(logits, history);
     GenerateStep step;
     if (params.top_candidates > 0) {
       const double lse = log_sum_exp(logits);
@@ -109,7 +115,8 @@ GenerateResult generate(Context& ctx, std::string_view prompt, const GeneratePar
       }
     }
     r.timings.sample_ms += ms_since(ts);
-    if (tok.is_eog(id)) {
+    if (step_index < params.forced_tokens.size()) id = params.forced_tokens[step_index];
+    if (tok.is_eog(id) && !params.ignore_eos) {
       r.finish_reason = "stop";
       break;
     }

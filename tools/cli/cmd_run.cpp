@@ -31,6 +31,9 @@ struct RunOptions {
   std::string prompt;
   bool has_prompt = false;
   std::string prompt_file;
+  std::string prompt_ids_file;  // JSON array of token ids, evaluated as given
+  bool ignore_eos = false;
+  std::string force_ids_file;   // teacher forcing: emit these ids instead of sampling
   int n_predict = 128;
   int threads = 0;
   int ctx = 0;
@@ -76,8 +79,26 @@ nlohmann::json timings_json(const Timings& t) {
           {"gen_tps", t.gen_tps},       {"sample_ms", t.sample_ms}};
 }
 
+// A JSON array of token ids (benchmarks feed both engines the very same ids; parity tests score
+// llama.cpp's continuation).
+std::vector<TokenId> load_prompt_ids(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(ErrorKind::FileNotFound, "cannot open prompt ids file " + path);
+  try {
+    return nlohmann::json::parse(read_all(f)).get<std::vector<TokenId>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::InvalidArgument, path + ": expected a JSON array of token ids (" + e.what() + ")");
+  }
+}
+
 int run(const RunOptions& o) {
-  const std::string prompt = load_prompt(o);
+  std::vector<TokenId> prompt_ids;
+  std::string prompt;
+  if (!o.prompt_ids_file.empty()) {
+    prompt_ids = load_prompt_ids(o.prompt_ids_file);
+  } else {
+    prompt = load_prompt(o);
+  }
 
   ModelParams mp;
   mp.use_mmap = !o.no_mmap;
@@ -102,6 +123,8 @@ int run(const RunOptions& o) {
   gp.stop = o.stop;
   gp.top_candidates = o.top_candidates > 0 ? o.top_candidates : (trace.is_open() ? 10 : 0);
   if (o.no_bos) gp.add_bos = false;
+  gp.ignore_eos = o.ignore_eos;
+  if (!o.force_ids_file.empty()) gp.forced_tokens = load_prompt_ids(o.force_ids_file);
   gp.cancel = &g_interrupted;
   size_t printed = 0;
   gp.on_token = [&](const GenerateStep& step) {
@@ -122,7 +145,8 @@ int run(const RunOptions& o) {
   };
 
   std::signal(SIGINT, on_sigint);
-  GenerateResult r = generate(ctx, prompt, gp);
+  GenerateResult r = o.prompt_ids_file.empty() ? generate(ctx, prompt, gp)
+                                                : generate(ctx, std::span<const TokenId>(prompt_ids), gp);
   std::signal(SIGINT, SIG_DFL);
 
   if (o.json) {
@@ -165,7 +189,13 @@ void register_run(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("run", "generate text from a prompt, streaming it, then print timings");
   cmd->add_option("-m,--model", o->model, "GGUF model file")->required();
   auto* p = cmd->add_option("-p,--prompt", o->prompt, "prompt text (default: read stdin)");
-  cmd->add_option("-f,--file", o->prompt_file, "read the prompt from a file")->excludes(p);
+  auto* f = cmd->add_option("-f,--file", o->prompt_file, "read the prompt from a file")->excludes(p);
+  cmd->add_option("--prompt-ids", o->prompt_ids_file, "evaluate the token ids in FILE (a JSON array) as the prompt")
+      ->excludes(p)
+      ->excludes(f);
+  cmd->add_option("--force-ids", o->force_ids_file,
+                  "teacher forcing: emit the ids in FILE (a JSON array) instead of sampling, to score a continuation");
+  cmd->add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-sequence (fixed-length benchmarks)");
   cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate (<= 0: until EOS or the context is full)")
       ->capture_default_str();
   cmd->add_option("-t,--threads", o->threads, "worker threads (0: one per physical core)")
