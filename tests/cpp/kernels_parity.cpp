@@ -92,6 +92,40 @@ TEST_P(KernelsParity, GemmMatchesRef) {
   }
 }
 
+// Batches large enough for the repacking gemm (avx512: 16-row tiles, K in chunks of 1024
+// elements, activation rows in passes of 64): K spanning two full chunks and a partial one, a row
+// range that starts and ends mid-tile, and batches around the sweep width and past one pass.
+TEST_P(KernelsParity, GemmPackedChunksMatchRef) {
+  for (TensorType wt : test::weight_types()) {
+    const TensorType at = type_traits(wt).vec_dot_type;
+    const int block = type_traits(wt).block_size;
+    if (block == 1) continue;  // the float types have no packed path (and head_dim-sized rows)
+    const int64_t n = block == 256 ? 9 * 256 : 70 * 32;
+    const int64_t rows = 40, r0 = 5, r1 = 39, ldc = 43;
+    const auto w = test::make_weights(wt, rows, n, 17, true);
+    const auto a = test::make_activations(at, 67, n, 18);
+    const size_t wrb = row_size(wt, n), arb = row_size(at, n);
+    for (int64_t nb : {4, 7, 8, 13, 67}) {
+      std::vector<float> c(size_t(nb * ldc), -7.0f);
+      tier_->gemm[uint32_t(wt)](n, r0, r1, w.data(), wrb, a.data(), arb, nb, c.data(), ldc);
+      for (int64_t j = 0; j < nb; ++j) {
+        for (int64_t r = 0; r < ldc; ++r) {
+          const float got = c[size_t(j * ldc + r)];
+          if (r < r0 || r >= r1) {
+            ASSERT_EQ(got, -7.0f) << type_traits(wt).name << " wrote outside: r=" << r << " j=" << j;
+            continue;
+          }
+          const uint8_t* wr = w.data() + r * wrb;
+          const uint8_t* ar = a.data() + j * arb;
+          const float want = ref_->vec_dot[uint32_t(wt)](n, wr, ar);
+          ASSERT_NEAR(got, want, tolerance(wt, wr, ar, n))
+              << type_traits(wt).name << " nb=" << nb << " r=" << r << " j=" << j;
+        }
+      }
+    }
+  }
+}
+
 // Model-sized shapes: 3200 rows of 8640 (8704 for K-quants: a multiple of 256), and head_dim 100
 // for the float types (the attention products), through gemm with a small batch.
 TEST_P(KernelsParity, GemmLargeShapesMatchRef) {

@@ -2,13 +2,14 @@
 // (kernels/simd/legacy_kernels.h); this unit instantiates it with this tier's flags and tile sizes.
 #define LP_ISA_NS avx512
 #include "kernels/simd/legacy_kernels.h"
+#include "kernels/simd/gemm_packed.h"
 #include "kernels/tiers.h"
 
 namespace lp::avx512 {
 
 void fill_vec_dot_q8(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q8_0)] = vec_dot_tile<LegacyKernel<Q8_0Kind>>;
-  t.gemm[uint32_t(TensorType::Q8_0)] = gemm_tiled<LegacyKernel<Q8_0Kind>, 4, 4>;
+  t.gemm[uint32_t(TensorType::Q8_0)] = gemm_packed<LegacyPacked<Q8_0Pack>, LegacyKernel<Q8_0Kind>, 4, 4>;
 }
 
 }  // namespace lp::avx512
