@@ -34,7 +34,7 @@ namespace {
 
 constexpr int kTileRows = 16;            // weight rows per packed tile: one per int32 lane of a zmm
 constexpr int64_t kPackedActBlock = 64;  // activation rows per pass over the packed tiles
-constexpr int64_t kPackedMinBatch = 4;   // smaller batches keep the register-tiled path
+constexpr int64_t kPackedMinBatch = 2;   // smaller batches keep the register-tiled path
 constexpr int kPackedSweep = 8;          // activation rows per register tile of the sweep
 
 inline int32_t load_i32(const void* p) {
