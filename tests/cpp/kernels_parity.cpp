@@ -94,7 +94,7 @@ TEST_P(KernelsParity, GemmMatchesRef) {
 
 // Batches large enough for the repacking gemm (avx512: 16-row tiles, K in chunks of 1024
 // elements, activation rows in passes of 64): K spanning two full chunks and a partial one, a row
-// range that starts and ends mid-tile, and batches around the sweep width and past one pass.
+// range that starts and ends mid-tile, and batches below the sweep width and past one pass (67 rows).
 TEST_P(KernelsParity, GemmPackedChunksMatchRef) {
   for (TensorType wt : test::weight_types()) {
     const TensorType at = type_traits(wt).vec_dot_type;
@@ -105,10 +105,12 @@ TEST_P(KernelsParity, GemmPackedChunksMatchRef) {
     const auto w = test::make_weights(wt, rows, n, 17, true);
     const auto a = test::make_activations(at, 67, n, 18);
     const size_t wrb = row_size(wt, n), arb = row_size(at, n);
-    for (int64_t nb : {4, 7, 8, 13, 67}) {
+    for (int64_t nb : {5, 67}) {
       std::vector<float> c(size_t(nb * ldc), -7.0f);
       tier_->gemm[uint32_t(wt)](n, r0, r1, w.data(), wrb, a.data(), arb, nb, c.data(), ldc);
       for (int64_t j = 0; j < nb; ++j) {
+        // Past 8 rows: one row per sweep of 8, and every row around the pass boundary at 64.
+        if (j >= 8 && j % 8 != 3 && j < 62) continue;
         for (int64_t r = 0; r < ldc; ++r) {
           const float got = c[size_t(j * ldc + r)];
           if (r < r0 || r >= r1) {

@@ -2,7 +2,7 @@
 // (kernels/simd/legacy_kernels.h); this unit instantiates it with this tier's flags and tile sizes.
 #define LP_ISA_NS avx512
 #include "kernels/simd/legacy_kernels.h"
-#include "kernels/simd/gemm_packed.h"
+#include "kernels/simd/gemm_packed_avx512.h"
 #include "kernels/tiers.h"
 
 namespace lp::avx512 {
