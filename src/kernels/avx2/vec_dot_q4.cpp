@@ -2,13 +2,14 @@
 // (kernels/simd/legacy_kernels.h); this unit instantiates it with this tier's flags and tile sizes.
 #define LP_ISA_NS avx2
 #include "kernels/simd/legacy_kernels.h"
+#include "kernels/simd/gemm_packed_avx2.h"
 #include "kernels/tiers.h"
 
 namespace lp::avx2 {
 
 void fill_vec_dot_q4(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q4_0)] = vec_dot_tile<Q4_0Kernel>;
-  t.gemm[uint32_t(TensorType::Q4_0)] = gemm_tiled<Q4_0Kernel, 2, 3>;
+  t.gemm[uint32_t(TensorType::Q4_0)] = gemm_packed<Q4_0PackedAvx2, Q4_0Kernel, 2, 3>;
   t.vec_dot[uint32_t(TensorType::Q4_1)] = vec_dot_tile<LegacyKernel<Q4_1Kind>>;
   t.gemm[uint32_t(TensorType::Q4_1)] = gemm_tiled<LegacyKernel<Q4_1Kind>, 2, 3>;
 }

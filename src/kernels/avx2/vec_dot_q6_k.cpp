@@ -2,13 +2,14 @@
 // (kernels/simd/kquant_kernels.h); this unit instantiates it with this tier's flags and tile sizes.
 #define LP_ISA_NS avx2
 #include "kernels/simd/kquant_kernels.h"
+#include "kernels/simd/gemm_packed_avx2.h"
 #include "kernels/tiers.h"
 
 namespace lp::avx2 {
 
 void fill_vec_dot_q6_k(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q6_K)] = vec_dot_tile<Q6KKernel>;
-  t.gemm[uint32_t(TensorType::Q6_K)] = gemm_tiled<Q6KKernel, 2, 3>;
+  t.gemm[uint32_t(TensorType::Q6_K)] = gemm_packed<KPackedAvx2<Q6_KPack8>, Q6KKernel, 2, 3>;
 }
 
 }  // namespace lp::avx2

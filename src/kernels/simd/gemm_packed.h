@@ -10,8 +10,8 @@
 // for all rows of the tile. The tile stays in L1 while the batch streams from L2; repacking costs
 // a few percent because each tile serves every activation row of the call.
 //
-// A kernel K provides kRows, kSweep (activation rows per register tile), kBlock, kChunk (blocks
-// per K chunk), kActBlockBytes, kTileBytes, W (the weight block), Meta, and
+// A kernel K provides kRows, kSweep (activation rows per register tile), kMinBatch, kBlock, kChunk
+// (blocks per K chunk), kActBlockBytes, kTileBytes, W (the weight block), Meta, and
 //   pack(rows[kRows], first block, blocks, tile), prepare(a, arb, rows, first block, blocks, meta),
 //   sweep<B>(tile, blocks, a, arb, meta, j0, c, ldc, valid rows, first chunk).
 #pragma once
@@ -27,7 +27,6 @@ namespace lp::LP_ISA_NS {
 namespace {
 
 constexpr int64_t kPackedActBlock = 64;  // activation rows per pass over the packed tiles
-constexpr int64_t kPackedMinBatch = 2;   // a batch of 1 keeps the mat-vec kernels
 
 inline int32_t load_i32(const void* p) {
   int32_t v;
@@ -78,12 +77,12 @@ void sweep_tail(int rest, const uint8_t* tile, int nblk, const uint8_t* a, size_
   }
 }
 
-// gemm entry: K is LegacyPacked<...> or KPacked<...>; Small is the register-tiled kernel for
-// batches below kPackedMinBatch (and its tile shape).
+// gemm entry: K is a packed kernel; Small is the register-tiled kernel (and its tile shape) for
+// batches below K::kMinBatch, where repacking does not pay for itself (a batch of 1 is a mat-vec).
 template <class K, class Small, int R, int Bs>
 void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb, int64_t nb,
                  float* c, int64_t ldc) {
-  if (nb < kPackedMinBatch) {
+  if (nb < K::kMinBatch) {
     gemm_tiled<Small, R, Bs>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
     return;
   }

@@ -25,6 +25,7 @@ namespace {
 
 constexpr int kTileRows = 16;   // weight rows per packed tile: one per int32 lane of a zmm
 constexpr int kSweepRows = 8;   // activation rows per register tile of the sweep
+constexpr int kMinBatch16 = 2;  // measured: the packed path wins from a batch of 2 (bench/kernels_matmul)
 
 inline void transpose_16x16b(const uint8_t* const* rows, size_t off, __m512i out[4]) {
   __m512i z[4];
@@ -138,7 +139,7 @@ struct LegacyPacked {
   static constexpr size_t kBlockBytes = 9 * 64;      // 8 zmm of quants + 16 scales
   static constexpr size_t kTileBytes = kChunk * kBlockBytes;
   using Meta = ActMeta<kChunk>;
-  static constexpr int kRows = kTileRows, kSweep = kSweepRows;
+  static constexpr int kRows = kTileRows, kSweep = kSweepRows, kMinBatch = kMinBatch16;
 
   static void pack(const uint8_t* const* rows, int64_t kb, int nblk, uint8_t* tile) {
     for (int i = 0; i < nblk; ++i) {
@@ -318,7 +319,7 @@ struct KPacked {
   static constexpr size_t kBlockBytes = L::kBytes;
   static constexpr size_t kTileBytes = kChunk * kBlockBytes;
   struct Meta {};
-  static constexpr int kRows = kTileRows, kSweep = kSweepRows;
+  static constexpr int kRows = kTileRows, kSweep = kSweepRows, kMinBatch = kMinBatch16;
 
   static void pack(const uint8_t* const* rows, int64_t kb, int nblk, uint8_t* tile) {
     for (int i = 0; i < nblk; ++i) P::pack_block(rows, size_t(kb + i) * sizeof(W), tile + size_t(i) * kBlockBytes);
