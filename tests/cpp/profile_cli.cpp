@@ -30,16 +30,15 @@ ChildResult cli(std::vector<std::string> args) {
   return run_child(args);
 }
 
-const std::string& tiny_model() {
-  static const std::string path = [] {
-    const fs::path p = work_dir() / "tiny-q4_0.gguf";
-    if (!fs::exists(p)) {
-      const ChildResult r = cli({"make-model", "--preset", "tiny", "--type", "Q4_0", "-o", p.string()});
-      EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
-    }
-    return p.string();
-  }();
-  return path;
+// ctest runs this file's tests in parallel processes; a test that evicts its model needs a file
+// that no other test maps at the same time, so each caller names its own copy.
+std::string tiny_model(const std::string& file = "tiny-q4_0.gguf") {
+  const fs::path p = work_dir() / file;
+  if (!fs::exists(p)) {
+    const ChildResult r = cli({"make-model", "--preset", "tiny", "--type", "Q4_0", "-o", p.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+  }
+  return p.string();
 }
 
 size_t count_lines(const fs::path& p) {
@@ -53,7 +52,7 @@ size_t count_lines(const fs::path& p) {
 TEST(ProfileCli, MatrixRunsEveryConfigurationWithEveryField) {
   const fs::path out = work_dir() / "matrix";
   fs::remove_all(out);
-  const ChildResult r = cli({"profile", tiny_model(), "--iterations", "2", "--threads", "1,2", "--front-ends", "cli",
+  const ChildResult r = cli({"profile", tiny_model("tiny-q4_0-matrix.gguf"), "--iterations", "2", "--threads", "1,2", "--front-ends", "cli",
                              "--cache", "cold,warm", "--max-tokens", "8", "--out", out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   // The seed's per-run block, then the summary tables.
