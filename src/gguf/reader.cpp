@@ -166,7 +166,7 @@ void File::Impl::parse_metadata(Cursor& c, uint64_t n_kv) {
   std::map<std::string, uint64_t, std::less<>> key_offsets;
   for (uint64_t i = 0; i < n_kv; ++i) {
     const uint64_t key_at = c.pos();
-    std::string key = c.read_string("key " + std::to_string(i));
+    std::string key = c.read_string("key");
     if (auto it = key_offsets.find(key); it != key_offsets.end()) {
       fail_invalid(path, "duplicate key",
                    quoted(key) + " " + at_offset(key_at) + " was already defined at byte offset " +
@@ -220,6 +220,7 @@ void File::Impl::parse_tensor_infos(Cursor& c, uint64_t n_tensors) {
                        " (must be 1 to " + std::to_string(kMaxDims) + ")");
     }
     int64_t n_elements = 1;
+    const uint64_t ne0_at = c.pos();
     for (uint32_t d = 0; d < n_dims; ++d) {
       const uint64_t ne_at = c.pos();
       const uint64_t ne = c.read<uint64_t>("ne[" + std::to_string(d) + "] of " + who);
@@ -245,8 +246,9 @@ void File::Impl::parse_tensor_infos(Cursor& c, uint64_t n_tensors) {
     t.type = TensorType(type_id);
     if (t.shape[0] % traits->block_size != 0) {
       fail_invalid(path, "block size mismatch",
-                   who + " ne[0] = " + std::to_string(t.shape[0]) + " is not a multiple of the " +
-                       std::string(traits->name) + " block size " + std::to_string(traits->block_size));
+                   who + " ne[0] = " + std::to_string(t.shape[0]) + " " + at_offset(ne0_at) +
+                       " is not a multiple of the " + std::string(traits->name) + " block size " +
+                       std::to_string(traits->block_size));
     }
     // Bytes = blocks per row * block bytes * rows; each product can overflow on its own.
     const uint64_t blocks_per_row = uint64_t(t.shape[0] / traits->block_size);
