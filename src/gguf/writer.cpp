@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -233,10 +234,15 @@ void Writer::emit(const std::function<void(const uint8_t*, uint64_t)>& sink) con
     sizes.push_back(tensor_bytes(t.type, t.shape, t.name));
     offset += align_up(sizes.back(), align);
   }
-  header.bytes.resize(align_up(header.bytes.size(), align), 0);
+  // Padding is fed from a small zero buffer, so a large alignment costs no memory.
+  const std::vector<uint8_t> zeros(std::min<uint64_t>(align, 64 * 1024), 0);
+  auto pad = [&](uint64_t n) {
+    for (; n > zeros.size(); n -= zeros.size()) sink(zeros.data(), zeros.size());
+    sink(zeros.data(), n);
+  };
   sink(header.bytes.data(), header.bytes.size());
+  pad(align_up(header.bytes.size(), align) - header.bytes.size());
 
-  const std::vector<uint8_t> zeros(align, 0);
   std::vector<uint8_t> buffer;  // reused by producers: holds one tensor at a time
   for (size_t i = 0; i < tensors_.size(); ++i) {
     const PendingTensor& t = tensors_[i];
@@ -247,7 +253,7 @@ void Writer::emit(const std::function<void(const uint8_t*, uint64_t)>& sink) con
     } else {
       sink(t.data.data(), sizes[i]);
     }
-    sink(zeros.data(), align_up(sizes[i], align) - sizes[i]);
+    pad(align_up(sizes[i], align) - sizes[i]);
   }
 }
 

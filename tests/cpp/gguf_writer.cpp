@@ -62,7 +62,7 @@ TEST(GgufWriter, ReadWriteReadIsByteIdentical) {
 }
 
 TEST(GgufWriter, DataIsAlignedAndZeroPadded) {
-  for (uint32_t alignment : {32u, 64u, 4096u}) {
+  for (uint32_t alignment : {32u, 64u, 4096u, 131072u}) {  // 131072: padding fed in several chunks
     Sample sample;
     const std::vector<uint8_t> bytes = sample.writer(alignment).to_bytes();
     const File f = File::from_bytes(bytes);
