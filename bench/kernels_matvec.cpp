@@ -59,7 +59,9 @@ void BM_MatVec(benchmark::State& state, TensorType type, Isa isa) {
 
 // The compute ceiling: a 128 x 4096 matrix that stays in L2, one thread, the best call's weight
 // bytes per second. A mat-vec reaches the DRAM bandwidth only if this is well above it.
-void BM_MatVecInCache(benchmark::State& state, TensorType type, Isa isa) {
+// per_row_vec_dot: one vec_dot call per weight row (how the forward pass runs a single token)
+// instead of one gemm call with a batch of 1 (multi-row mat-vec tiles).
+void BM_MatVecInCache(benchmark::State& state, TensorType type, Isa isa, bool per_row_vec_dot) {
   const KernelTable* k = kernel_table(isa);
   if (k == nullptr) {
     state.SkipWithError("this CPU cannot run the tier");
@@ -77,7 +79,12 @@ void BM_MatVecInCache(benchmark::State& state, TensorType type, Isa isa) {
   double best_s = 1e30;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
-    k->gemm[uint32_t(type)](cols, 0, rows, w.get(), wrb, act.data(), act.size(), 1, y.data(), rows);
+    if (per_row_vec_dot) {
+      const auto dot = k->vec_dot[uint32_t(type)];
+      for (int64_t r = 0; r < rows; ++r) y[size_t(r)] = dot(cols, w.get() + size_t(r) * wrb, act.data());
+    } else {
+      k->gemm[uint32_t(type)](cols, 0, rows, w.get(), wrb, act.data(), act.size(), 1, y.data(), rows);
+    }
     benchmark::DoNotOptimize(y.data());
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best_s = s < best_s ? s : best_s;
@@ -94,7 +101,9 @@ void register_all() {
   for (TensorType t : types) {
     for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Ref}) {
       const std::string name = std::string("MatVecInCache/") + std::string(type_traits(t).name) + "/" + isa_name(isa);
-      benchmark::RegisterBenchmark(name.c_str(), BM_MatVecInCache, t, isa)->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark(name.c_str(), BM_MatVecInCache, t, isa, false)->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark((name + "/vec_dot_rows").c_str(), BM_MatVecInCache, t, isa, true)
+          ->Unit(benchmark::kMicrosecond);
     }
   }
   const int64_t shapes[][2] = {{4096, 4096}, {11008, 4096}, {4096, 11008}, {32000, 4096}};

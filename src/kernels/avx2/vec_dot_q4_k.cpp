@@ -9,7 +9,7 @@ namespace lp::avx2 {
 
 void fill_vec_dot_q4_k(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q4_K)] = vec_dot_tile<Q4KKernel>;
-  t.gemm[uint32_t(TensorType::Q4_K)] = gemm_packed<KPackedAvx2<Q4_KPack8>, Q4KKernel, 2, 3>;
+  t.gemm[uint32_t(TensorType::Q4_K)] = gemm_packed<KPackedAvx2<Q4_KPack8>, Q4KKernel, 1, 3>;
 }
 
 }  // namespace lp::avx2

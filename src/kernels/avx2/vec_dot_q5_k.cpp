@@ -9,7 +9,7 @@ namespace lp::avx2 {
 
 void fill_vec_dot_q5_k(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q5_K)] = vec_dot_tile<Q5KKernel>;
-  t.gemm[uint32_t(TensorType::Q5_K)] = gemm_packed<KPackedAvx2<Q5_KPack8>, Q5KKernel, 2, 3>;
+  t.gemm[uint32_t(TensorType::Q5_K)] = gemm_packed<KPackedAvx2<Q5_KPack8>, Q5KKernel, 1, 3>;
 }
 
 }  // namespace lp::avx2

@@ -9,7 +9,7 @@ namespace lp::avx2 {
 
 void fill_vec_dot_q6_k(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q6_K)] = vec_dot_tile<Q6KKernel>;
-  t.gemm[uint32_t(TensorType::Q6_K)] = gemm_packed<KPackedAvx2<Q6_KPack8>, Q6KKernel, 2, 3>;
+  t.gemm[uint32_t(TensorType::Q6_K)] = gemm_packed<KPackedAvx2<Q6_KPack8>, Q6KKernel, 1, 3>;
 }
 
 }  // namespace lp::avx2

@@ -9,7 +9,7 @@ namespace lp::avx512 {
 
 void fill_vec_dot_q4_k(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q4_K)] = vec_dot_tile<Q4KKernel>;
-  t.gemm[uint32_t(TensorType::Q4_K)] = gemm_packed<KPacked<Q4_KPack>, Q4KKernel, 4, 4>;
+  t.gemm[uint32_t(TensorType::Q4_K)] = gemm_packed<KPacked<Q4_KPack>, Q4KKernel, 1, 4>;
 }
 
 }  // namespace lp::avx512

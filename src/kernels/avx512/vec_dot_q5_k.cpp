@@ -9,7 +9,7 @@ namespace lp::avx512 {
 
 void fill_vec_dot_q5_k(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q5_K)] = vec_dot_tile<Q5KKernel>;
-  t.gemm[uint32_t(TensorType::Q5_K)] = gemm_packed<KPacked<Q5_KPack>, Q5KKernel, 4, 4>;
+  t.gemm[uint32_t(TensorType::Q5_K)] = gemm_packed<KPacked<Q5_KPack>, Q5KKernel, 1, 4>;
 }
 
 }  // namespace lp::avx512

@@ -9,7 +9,7 @@ namespace lp::avx512 {
 
 void fill_vec_dot_q6_k(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q6_K)] = vec_dot_tile<Q6KKernel>;
-  t.gemm[uint32_t(TensorType::Q6_K)] = gemm_packed<KPacked<Q6_KPack>, Q6KKernel, 4, 4>;
+  t.gemm[uint32_t(TensorType::Q6_K)] = gemm_packed<KPacked<Q6_KPack>, Q6KKernel, 1, 4>;
 }
 
 }  // namespace lp::avx512

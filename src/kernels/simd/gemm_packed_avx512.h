@@ -27,6 +27,8 @@ constexpr int kTileRows = 16;   // weight rows per packed tile: one per int32 la
 constexpr int kSweepRows = 8;   // activation rows per register tile of the sweep
 constexpr int kMinBatch16 = 2;  // measured: the packed path wins from a batch of 2 (bench/kernels_matmul)
 
+// out[g] lane i = dword g of the 16 bytes at rows[i] + off (a 16 x 4 dword transpose: four rows
+// per zmm, then two rounds of two-source permutes).
 inline void transpose_16x16b(const uint8_t* const* rows, size_t off, __m512i out[4]) {
   __m512i z[4];
   for (int k = 0; k < 4; ++k) {
