@@ -7,7 +7,8 @@
 //   Q4_0: each block's int32 sum starts at -8 * sum(a) (ActMeta), one fma per block scales it.
 //   Q4_K / Q5_K / Q6_K: int32 sum of scale x dot per super-block, plus the bsums correction (mins,
 //   or Q6_K's -32 offset) in vpmaddwd; two fmas per super-block apply d and the activation's d.
-// Q8_0 and Q5_0 keep the register-tiled kernels here (their pair sums would overflow int16).
+//   Q8_0: |w| x sign(a, w), each group widened to int32 on its own (pairs reach 2 * 128 * 127).
+// Q5_0 keeps the register-tiled kernel here.
 #pragma once
 
 #include "kernels/simd/gemm_packed.h"
@@ -103,6 +104,61 @@ struct Q4_0PackedAvx2 {
         __m256i p = _mm256_maddubs_epi16(_mm256_load_si256(t), bcast_i32(aq));
         for (int g = 1; g < 8; ++g) p = _mm256_add_epi16(p, _mm256_maddubs_epi16(_mm256_load_si256(t + g), bcast_i32(aq + 4 * g)));
         const __m256i s = _mm256_add_epi32(_mm256_madd_epi16(p, ones16), _mm256_set1_epi32(m.off[j0 + b][i]));
+        acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(ws, _mm256_set1_ps(m.d[j0 + b][i])), acc[b]);
+      }
+    }
+    store_tile8<B>(acc, c, ldc, valid, first);
+  }
+};
+
+// Q8_0 against Q8_0, signed x signed: vpmaddubsw needs one unsigned side, so the tile holds |w|
+// and w, and each broadcast activation dword takes w's sign (|w| * sign(a, w) = w * a). A pair sum
+// reaches 2 * 128 * 127, so every group is widened to int32 on its own.
+struct Q8_0PackedAvx2 {
+  using W = block_q8_0;
+  static constexpr int kBlock = 32;
+  static constexpr size_t kActBlockBytes = sizeof(block_q8_0);
+  static constexpr int kChunk = 32;               // blocks per K chunk: a 17 KiB tile
+  static constexpr size_t kBlockBytes = 17 * 32;  // 8 ymm |w|, 8 ymm w, 8 scales
+  static constexpr size_t kTileBytes = kChunk * kBlockBytes;
+  static constexpr int kRows = kTileRows8, kSweep = kSweepRows4, kMinBatch = kMinBatch8;
+  using Meta = ActMeta<kChunk>;  // only the scales are used (no offset)
+
+  static void pack(const uint8_t* const* rows, int64_t kb, int nblk, uint8_t* tile) {
+    for (int i = 0; i < nblk; ++i) {
+      const size_t off = size_t(kb + i) * sizeof(W);
+      auto* q = reinterpret_cast<__m256i*>(tile + size_t(i) * kBlockBytes);
+      for (int h = 0; h < 2; ++h) {
+        __m256i raw[4];
+        transpose_8x16b(rows, off + 2 + 16 * h, raw);
+        for (int g = 0; g < 4; ++g) {
+          _mm256_store_si256(q + 4 * h + g, _mm256_abs_epi8(raw[g]));
+          _mm256_store_si256(q + 8 + 4 * h + g, raw[g]);
+        }
+      }
+      _mm256_store_ps(reinterpret_cast<float*>(q + 16), gather_halves8(rows, off));
+    }
+  }
+  static void prepare(const uint8_t* a, size_t arb, int64_t rows, int64_t kb, int nblk, Meta& m) {
+    prepare_q8_0<0>(a, arb, rows, kb, nblk, m);
+  }
+
+  template <int B>
+  static void sweep(const uint8_t* tile, int nblk, const uint8_t* a, size_t arb, const Meta& m, int64_t j0, float* c,
+                    int64_t ldc, int valid, bool first) {
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    __m256 acc[B];
+    for (int b = 0; b < B; ++b) acc[b] = _mm256_setzero_ps();
+    for (int i = 0; i < nblk; ++i) {
+      const auto* t = reinterpret_cast<const __m256i*>(tile + size_t(i) * kBlockBytes);
+      const __m256 ws = _mm256_load_ps(reinterpret_cast<const float*>(t + 16));
+      for (int b = 0; b < B; ++b) {
+        const int8_t* aq = reinterpret_cast<const block_q8_0*>(a + size_t(b) * arb)[i].qs;
+        __m256i s = _mm256_setzero_si256();
+        for (int g = 0; g < 8; ++g) {
+          const __m256i signed_a = _mm256_sign_epi8(bcast_i32(aq + 4 * g), _mm256_load_si256(t + 8 + g));
+          s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_load_si256(t + g), signed_a), ones16));
+        }
         acc[b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(ws, _mm256_set1_ps(m.d[j0 + b][i])), acc[b]);
       }
     }
