@@ -55,7 +55,8 @@ void prepare_q8_0(const uint8_t* a, size_t arb, int64_t rows, int64_t kb, int nb
       const __m256i h01 = _mm256_hadd_epi32(s[0], s[1]), h23 = _mm256_hadd_epi32(s[2], s[3]);
       const __m256i h45 = _mm256_hadd_epi32(s[4], s[5]), h67 = _mm256_hadd_epi32(s[6], s[7]);
       const __m256i q0 = _mm256_hadd_epi32(h01, h23), q1 = _mm256_hadd_epi32(h45, h67);
-      const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20), _mm256_permute2x128_si256(q0, q1, 0x31));
+      const __m256i sums =
+          _mm256_add_epi32(_mm256_permute2x128_si256(q0, q1, 0x20), _mm256_permute2x128_si256(q0, q1, 0x31));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(&m.off[j][i]),
                           _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, kShift)));
     }
@@ -66,8 +67,8 @@ void prepare_q8_0(const uint8_t* a, size_t arb, int64_t rows, int64_t kb, int nb
 
 // The remainder of a batch (fewer than K::kSweep rows) through a smaller sweep.
 template <class K, int B>
-void sweep_tail(int rest, const uint8_t* tile, int nblk, const uint8_t* a, size_t arb, const typename K::Meta& m,
-                int64_t j0, float* c, int64_t ldc, int valid, bool first) {
+void sweep_tail(int rest, const uint8_t* tile, int nblk, const uint8_t* a, size_t arb,
+                const typename K::Meta& m, int64_t j0, float* c, int64_t ldc, int valid, bool first) {
   if constexpr (B >= 1) {
     if (rest == B) {
       K::template sweep<B>(tile, nblk, a, arb, m, j0, c, ldc, valid, first);
@@ -80,8 +81,8 @@ void sweep_tail(int rest, const uint8_t* tile, int nblk, const uint8_t* a, size_
 // gemm entry: K is a packed kernel; Small is the register-tiled kernel (and its tile shape) for
 // batches below K::kMinBatch, where repacking does not pay for itself (a batch of 1 is a mat-vec).
 template <class K, class Small, int R, int Bs>
-void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb, int64_t nb,
-                 float* c, int64_t ldc) {
+void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb,
+                 int64_t nb, float* c, int64_t ldc) {
   if (nb < K::kMinBatch) {
     gemm_tiled<Small, R, Bs>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
     return;
@@ -105,12 +106,12 @@ void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, c
         K::pack(row_ptr, kb, nblk, tile);
         int64_t j = jb;
         for (; j + K::kSweep <= je; j += K::kSweep) {
-          K::template sweep<K::kSweep>(tile, nblk, a_chunk + size_t(j) * arb, arb, meta, j - jb, c + j * ldc + r, ldc,
-                                        rows, kb == 0);
+          K::template sweep<K::kSweep>(tile, nblk, a_chunk + size_t(j) * arb, arb, meta, j - jb,
+                                       c + j * ldc + r, ldc, rows, kb == 0);
         }
         if (j < je) {
           sweep_tail<K, K::kSweep - 1>(int(je - j), tile, nblk, a_chunk + size_t(j) * arb, arb, meta, j - jb,
-                                         c + j * ldc + r, ldc, rows, kb == 0);
+                                       c + j * ldc + r, ldc, rows, kb == 0);
         }
       }
     }
@@ -121,4 +122,3 @@ void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, c
 }  // namespace lp::LP_ISA_NS
 
 #pragma GCC diagnostic pop
-

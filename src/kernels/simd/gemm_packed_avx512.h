@@ -124,21 +124,21 @@ struct Q5_0Pack {
       const __m512i rep = _mm512_shuffle_epi8(hv, _mm512_add_epi8(dword_base, _mm512_set1_epi8(char(g / 2))));
       const __m512i bits = _mm512_set1_epi32(int32_t(0x08040201u << (4 * (g % 2))));
       const __mmask64 set = _mm512_test_epi8_mask(rep, bits);
-      const __m512i nib = g < 4 ? _mm512_and_si512(raw[g], low4) : _mm512_and_si512(_mm512_srli_epi32(raw[g - 4], 4), low4);
+      const __m512i nib =
+          g < 4 ? _mm512_and_si512(raw[g], low4) : _mm512_and_si512(_mm512_srli_epi32(raw[g - 4], 4), low4);
       _mm512_store_si512(q + g, _mm512_or_si512(nib, _mm512_maskz_mov_epi8(set, bit4)));
     }
     _mm512_store_ps(scales, gather_halves16(rows, off));
   }
 };
 
-
 template <class P>
 struct LegacyPacked {
   using W = typename P::W;
   static constexpr int kBlock = 32;
   static constexpr size_t kActBlockBytes = sizeof(block_q8_0);
-  static constexpr int kChunk = 32;                  // blocks per K chunk: an 18 KiB tile
-  static constexpr size_t kBlockBytes = 9 * 64;      // 8 zmm of quants + 16 scales
+  static constexpr int kChunk = 32;              // blocks per K chunk: an 18 KiB tile
+  static constexpr size_t kBlockBytes = 9 * 64;  // 8 zmm of quants + 16 scales
   static constexpr size_t kTileBytes = kChunk * kBlockBytes;
   using Meta = ActMeta<kChunk>;
   static constexpr int kRows = kTileRows, kSweep = kSweepRows, kMinBatch = kMinBatch16;
@@ -146,7 +146,8 @@ struct LegacyPacked {
   static void pack(const uint8_t* const* rows, int64_t kb, int nblk, uint8_t* tile) {
     for (int i = 0; i < nblk; ++i) {
       uint8_t* t = tile + size_t(i) * kBlockBytes;
-      P::pack_block(rows, size_t(kb + i) * sizeof(W), reinterpret_cast<__m512i*>(t), reinterpret_cast<float*>(t + 512));
+      P::pack_block(rows, size_t(kb + i) * sizeof(W), reinterpret_cast<__m512i*>(t),
+                    reinterpret_cast<float*>(t + 512));
     }
   }
 
@@ -155,8 +156,8 @@ struct LegacyPacked {
   }
 
   template <int B>
-  static void sweep(const uint8_t* tile, int nblk, const uint8_t* a, size_t arb, const Meta& m, int64_t j0, float* c,
-                    int64_t ldc, int valid, bool first) {
+  static void sweep(const uint8_t* tile, int nblk, const uint8_t* a, size_t arb, const Meta& m, int64_t j0,
+                    float* c, int64_t ldc, int valid, bool first) {
     __m512 acc[B];
     for (int b = 0; b < B; ++b) acc[b] = _mm512_setzero_ps();
     for (int i = 0; i < nblk; ++i) {
@@ -168,7 +169,8 @@ struct LegacyPacked {
         const int8_t* aq = reinterpret_cast<const block_q8_0*>(a + size_t(b) * arb)[i].qs;
         __m512i s = _mm512_set1_epi32(m.off[j0 + b][i]);
         for (int g = 0; g < 8; ++g) s = _mm512_dpbusd_epi32(s, q[g], _mm512_set1_epi32(load_i32(aq + 4 * g)));
-        acc[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(ws, _mm512_set1_ps(m.d[j0 + b][i])), acc[b]);
+        acc[b] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(ws, _mm512_set1_ps(m.d[j0 + b][i])), acc[b]);
       }
     }
     store_tile<B>(acc, c, ldc, valid, first);
@@ -195,9 +197,10 @@ inline void pack_k4_scales(const __m512i hdr[4], uint8_t* t) {
   const __m512i m3f = _mm512_set1_epi8(0x3f), m0f = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
   const __m512i u0 = hdr[1], u1 = hdr[2], u2 = hdr[3];
   const __m512i sc_lo = _mm512_and_si512(u0, m3f), mn_lo = _mm512_and_si512(u1, m3f);
-  const __m512i sc_hi = _mm512_or_si512(_mm512_and_si512(u2, m0f), _mm512_and_si512(_mm512_srli_epi32(u0, 2), m30));
-  const __m512i mn_hi =
-      _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m0f), _mm512_and_si512(_mm512_srli_epi32(u1, 2), m30));
+  const __m512i sc_hi =
+      _mm512_or_si512(_mm512_and_si512(u2, m0f), _mm512_and_si512(_mm512_srli_epi32(u0, 2), m30));
+  const __m512i mn_hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), m0f),
+                                        _mm512_and_si512(_mm512_srli_epi32(u1, 2), m30));
   const __m512i ff = _mm512_set1_epi32(0xff);
   for (int j = 0; j < 8; ++j) {
     const int sh = 8 * (j % 4);
@@ -287,7 +290,8 @@ struct Q6_KPack {
         const int s = 4 * c + g, h = s / 8, m = s % 8;
         for (int tb = 0; tb < 4; ++tb) {
           const int D = 32 * h + 8 * tb + m;
-          const __m512i moved = tb <= 2 ? _mm512_slli_epi32(raw[g], 4 - 2 * tb) : _mm512_srli_epi32(raw[g], 2);
+          const __m512i moved =
+              tb <= 2 ? _mm512_slli_epi32(raw[g], 4 - 2 * tb) : _mm512_srli_epi32(raw[g], 2);
           q[D] = _mm512_ternarylogic_epi32(q[D], moved, m30, 0xf8);
         }
       }
@@ -304,8 +308,10 @@ struct Q6_KPack {
       // int16 pairs (sc[4k], sc[4k+1]) and (sc[4k+2], sc[4k+3]) for bsums pairs 2k and 2k + 1.
       const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(sc[k], 8), 8);  // words: sc0, sc2
       const __m512i odd = _mm512_srai_epi16(sc[k], 8);                         // words: sc1, sc3
-      _mm512_store_si512(t + L::kCorr + 64 * (2 * k), _mm512_mask_blend_epi16(0xaaaaaaaa, even, _mm512_slli_epi32(odd, 16)));
-      _mm512_store_si512(t + L::kCorr + 64 * (2 * k + 1), _mm512_mask_blend_epi16(0xaaaaaaaa, _mm512_srli_epi32(even, 16), odd));
+      _mm512_store_si512(t + L::kCorr + 64 * (2 * k),
+                         _mm512_mask_blend_epi16(0xaaaaaaaa, even, _mm512_slli_epi32(odd, 16)));
+      _mm512_store_si512(t + L::kCorr + 64 * (2 * k + 1),
+                         _mm512_mask_blend_epi16(0xaaaaaaaa, _mm512_srli_epi32(even, 16), odd));
     }
     _mm512_store_ps(t + L::kCorrF, _mm512_mul_ps(d, _mm512_set1_ps(-32.0f)));
   }
@@ -324,13 +330,14 @@ struct KPacked {
   static constexpr int kRows = kTileRows, kSweep = kSweepRows, kMinBatch = kMinBatch16;
 
   static void pack(const uint8_t* const* rows, int64_t kb, int nblk, uint8_t* tile) {
-    for (int i = 0; i < nblk; ++i) P::pack_block(rows, size_t(kb + i) * sizeof(W), tile + size_t(i) * kBlockBytes);
+    for (int i = 0; i < nblk; ++i)
+      P::pack_block(rows, size_t(kb + i) * sizeof(W), tile + size_t(i) * kBlockBytes);
   }
   static void prepare(const uint8_t*, size_t, int64_t, int64_t, int, Meta&) {}
 
   template <int B>
-  static void sweep(const uint8_t* tile, int nblk, const uint8_t* a, size_t arb, const Meta&, int64_t, float* c,
-                    int64_t ldc, int valid, bool first) {
+  static void sweep(const uint8_t* tile, int nblk, const uint8_t* a, size_t arb, const Meta&, int64_t,
+                    float* c, int64_t ldc, int valid, bool first) {
     __m512 acc[B];
     for (int b = 0; b < B; ++b) acc[b] = _mm512_setzero_ps();
     for (int i = 0; i < nblk; ++i) {
@@ -345,7 +352,8 @@ struct KPacked {
         const __m512 cf = _mm512_load_ps(reinterpret_cast<const float*>(t + L::kCorrF));
         for (int b = 0; b < B; ++b) {
           __m512i s = _mm512_setzero_si512();
-          for (int p = 0; p < 8; ++p) s = _mm512_dpwssd_epi32(s, corr[p], _mm512_set1_epi32(load_i32(ab[b]->bsums + 2 * p)));
+          for (int p = 0; p < 8; ++p)
+            s = _mm512_dpwssd_epi32(s, corr[p], _mm512_set1_epi32(load_i32(ab[b]->bsums + 2 * p)));
           part[b] = _mm512_mul_ps(_mm512_cvtepi32_ps(s), cf);
         }
       }
@@ -357,12 +365,14 @@ struct KPacked {
           for (int b = 0; b < B; ++b) {
             const int8_t* aq = ab[b]->qs + 32 * j;
             __m512i s = _mm512_setzero_si512();
-            for (int g = 0; g < 8; ++g) s = _mm512_dpbusd_epi32(s, q[g], _mm512_set1_epi32(load_i32(aq + 4 * g)));
+            for (int g = 0; g < 8; ++g)
+              s = _mm512_dpbusd_epi32(s, q[g], _mm512_set1_epi32(load_i32(aq + 4 * g)));
             part[b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), sc, part[b]);
           }
         } else {
           const __m512 sc0 = _mm512_load_ps(reinterpret_cast<const float*>(t + L::kScales + 64 * (2 * j)));
-          const __m512 sc1 = _mm512_load_ps(reinterpret_cast<const float*>(t + L::kScales + 64 * (2 * j + 1)));
+          const __m512 sc1 =
+              _mm512_load_ps(reinterpret_cast<const float*>(t + L::kScales + 64 * (2 * j + 1)));
           for (int b = 0; b < B; ++b) {
             const int8_t* aq = ab[b]->qs + 32 * j;
             __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
@@ -380,7 +390,6 @@ struct KPacked {
     store_tile<B>(acc, c, ldc, valid, first);
   }
 };
-
 
 }  // namespace
 }  // namespace lp::LP_ISA_NS
