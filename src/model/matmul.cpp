@@ -108,9 +108,9 @@ void matmul(std::initializer_list<MatmulJob> jobs, Activations& acts, ThreadPool
       const int64_t rc = local / act_blocks, ab = local % act_blocks;
       const int64_t r0 = rc * p.chunk_rows, r1 = std::min(w.n_rows, r0 + p.chunk_rows);
       if (nb == 1) {
-        const auto dot = k.vec_dot[uint32_t(w.type)];
-        float* y = p.job.y;
-        for (int64_t r = r0; r < r1; ++r) y[r] = dot(n, w.row(r), p.a);
+        // Decode: gemm with one activation row, not vec_dot per row: the kernels' mat-vec paths
+        // prepare the activation block once for several weight rows.
+        k.gemm[uint32_t(w.type)](n, r0, r1, w.data, w.row_bytes, p.a, p.a_row_bytes, 1, p.job.y, p.job.ldy);
       } else {
         const int64_t j0 = ab * kActRowsPerChunk, j1 = std::min(nb, j0 + kActRowsPerChunk);
         k.gemm[uint32_t(w.type)](n, r0, r1, w.data, w.row_bytes,

@@ -1,7 +1,7 @@
 // Weight mat-muls of the forward pass: y[j][r] = dot(weight row r, x row j).
 // The activation rows are quantized once (per activation type) into what the weight's kernel
 // expects, then weight rows are split into chunks handed out by the pool's atomic chunk counter:
-// one activation row uses vec_dot, several use the gemm kernel.
+// the gemm kernel serves both one activation row (decode) and several (prompt batches).
 #pragma once
 
 #include <cstddef>
