@@ -317,6 +317,104 @@ struct Q6_KPack {
   }
 };
 
+// Q2_K / Q3_K quants: qs byte 32h + l, bits 2j..2j+1, is element 128h + 32j + l, i.e. group
+// 32h + 8j + m of raw dword p = 8h + m.
+inline void pack_k2_quants(const uint8_t* const* rows, size_t qs_off, __m512i* q) {
+  const __m512i three = _mm512_set1_epi8(3);
+  for (int c = 0; c < 4; ++c) {
+    __m512i raw[4];
+    transpose_16x16b(rows, qs_off + 16 * c, raw);
+    for (int g = 0; g < 4; ++g) {
+      const int p = 4 * c + g, h = p / 8, m = p % 8;
+      for (int j = 0; j < 4; ++j) q[32 * h + 8 * j + m] = _mm512_and_si512(_mm512_srli_epi32(raw[g], 2 * j), three);
+    }
+  }
+}
+
+// 16-element sub-blocks: v[k] holds the signed scale bytes 4k..4k+3 of each row. d * sc as floats.
+inline void store_k16_scales(const __m512i v[4], __m512 d, uint8_t* t) {
+  for (int k = 0; k < 4; ++k) {
+    for (int b = 0; b < 4; ++b) {
+      const __m512i x = _mm512_srai_epi32(_mm512_slli_epi32(v[k], 24 - 8 * b), 24);
+      _mm512_store_ps(t + KLayout<2>::kScales + 64 * (4 * k + b), _mm512_mul_ps(_mm512_cvtepi32_ps(x), d));
+    }
+  }
+}
+
+// The bsums correction factors: int16 pairs (v[2p], v[2p + 1]) of signed bytes, for bsums pair p.
+inline void store_k16_corr(const __m512i v[4], uint8_t* t) {
+  for (int k = 0; k < 4; ++k) {
+    const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(v[k], 8), 8);  // words: byte 0, byte 2
+    const __m512i odd = _mm512_srai_epi16(v[k], 8);                         // words: byte 1, byte 3
+    _mm512_store_si512(t + KLayout<2>::kCorr + 64 * (2 * k),
+                       _mm512_mask_blend_epi16(0xaaaaaaaa, even, _mm512_slli_epi32(odd, 16)));
+    _mm512_store_si512(t + KLayout<2>::kCorr + 64 * (2 * k + 1),
+                       _mm512_mask_blend_epi16(0xaaaaaaaa, _mm512_srli_epi32(even, 16), odd));
+  }
+}
+
+struct Q2_KPack {
+  using W = block_q2_K;
+  static constexpr int kSub = 2;
+  static void pack_block(const uint8_t* const* rows, size_t off, uint8_t* t) {
+    using L = KLayout<2>;
+    pack_k2_quants(rows, off + offsetof(block_q2_K, qs), reinterpret_cast<__m512i*>(t));
+    // scales[i]: low nibble the scale, high nibble the min of sub-block i (both unsigned).
+    __m512i raw[4];
+    transpose_16x16b(rows, off + offsetof(block_q2_K, scales), raw);
+    const __m512 d = gather_halves16(rows, off + offsetof(block_q2_K, d));
+    const __m512 dmin = gather_halves16(rows, off + offsetof(block_q2_K, dmin));
+    const __m512i m0f = _mm512_set1_epi8(0x0f);
+    __m512i sc[4], mn[4];
+    for (int k = 0; k < 4; ++k) {
+      sc[k] = _mm512_and_si512(raw[k], m0f);
+      mn[k] = _mm512_and_si512(_mm512_srli_epi32(raw[k], 4), m0f);
+    }
+    store_k16_scales(sc, d, t);
+    store_k16_corr(mn, t);
+    _mm512_store_ps(t + L::kCorrF, _mm512_sub_ps(_mm512_setzero_ps(), dmin));
+  }
+};
+
+struct Q3_KPack {
+  using W = block_q3_K;
+  static constexpr int kSub = 2;
+  static void pack_block(const uint8_t* const* rows, size_t off, uint8_t* t) {
+    auto* q = reinterpret_cast<__m512i*>(t);
+    pack_k2_quants(rows, off + offsetof(block_q3_K, qs), q);
+    // hmask byte l, bit 4h + j: set means q + 4 (the stored value is q - 4) for element
+    // 128h + 32j + l, group 32h + 8j + l / 4 from hmask dword l / 4.
+    __m512i hm[8];
+    transpose_16x16b(rows, off + offsetof(block_q3_K, hmask), hm);
+    transpose_16x16b(rows, off + offsetof(block_q3_K, hmask) + 16, hm + 4);
+    const __m512i four = _mm512_set1_epi8(4);
+    for (int D = 0; D < 64; ++D) {
+      const int h = D / 32, j = (D % 32) / 8, bit = 4 * h + j;
+      const __m512i x = hm[D % 8];
+      const __m512i moved = bit <= 2 ? _mm512_slli_epi32(x, 2 - bit) : _mm512_srli_epi32(x, bit - 2);
+      q[D] = _mm512_ternarylogic_epi32(q[D], moved, four, 0xf8);  // q | (moved & 4)
+    }
+    // 16 six-bit scales (stored + 32): low nibbles from bytes 0-7, top two bits from bytes 8-11.
+    // The 16 bytes ending at the scales' end keep the read inside the block.
+    __m512i w[4];
+    transpose_16x16b(rows, off + offsetof(block_q3_K, scales) - 4, w);  // w[1..3]: the 12 bytes
+    const __m512i m0f = _mm512_set1_epi8(0x0f), m03 = _mm512_set1_epi8(0x03), bias = _mm512_set1_epi8(32);
+    __m512i sc[4];
+    sc[0] = _mm512_or_si512(_mm512_and_si512(w[1], m0f), _mm512_slli_epi32(_mm512_and_si512(w[3], m03), 4));
+    sc[1] = _mm512_or_si512(_mm512_and_si512(w[2], m0f),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w[3], 2), m03), 4));
+    sc[2] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w[1], 4), m0f),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w[3], 4), m03), 4));
+    sc[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(w[2], 4), m0f),
+                            _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(w[3], 6), m03), 4));
+    for (int k = 0; k < 4; ++k) sc[k] = _mm512_sub_epi8(sc[k], bias);
+    const __m512 d = gather_halves16(rows, off + offsetof(block_q3_K, d));
+    store_k16_scales(sc, d, t);
+    store_k16_corr(sc, t);
+    _mm512_store_ps(t + KLayout<2>::kCorrF, _mm512_mul_ps(d, _mm512_set1_ps(-4.0f)));
+  }
+};
+
 template <class P>
 struct KPacked {
   using W = typename P::W;
