@@ -101,8 +101,12 @@ void unpack_quants(const uint8_t* qs, const uint8_t* qh, uint8_t* q) {
 }
 
 // Q8_0 / Q8_1 share the quants: d = absmax / 127, q = round(x / d) in -127..127.
+// The quants divide by the unrounded d (only the stored scale is fp16), as llama.cpp does: the
+// activations both engines feed the integer dot products are then the same bytes, which the
+// parity tests against llama.cpp need. Returns the unrounded d (Q8_1's sum uses it).
 float quantize_int8(const float* x, int8_t* qs, fp16_t* d_out) {
-  const float d = store_half(absmax(x, 32) / 127.0f, d_out);
+  const float d = absmax(x, 32) / 127.0f;
+  store_half(d, d_out);
   const float id = inverse_or_zero(d);
   for (int j = 0; j < 32; ++j) qs[j] = int8_t(std::clamp(nearest_int(x[j] * id), -127, 127));
   return d;

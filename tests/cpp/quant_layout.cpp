@@ -78,14 +78,17 @@ TEST(QuantLayout, Q8_0AndQ8_1AreScaledInt8) {
   b.qs[7] = -3;
   EXPECT_EQ(decode(TensorType::Q8_0, b, 32)[7], -1.5f);
 
-  // Q8_1's s is d * sum(q).
+  // Q8_1's s is d * sum(q), with d the unrounded absmax / 127 that the quants were divided by
+  // (as llama.cpp computes it); the stored d is that value rounded to fp16.
   std::vector<float> x(32);
   for (int i = 0; i < 32; ++i) x[size_t(i)] = float(i) - 10.0f;
   lp::block_q8_1 q{};
   lp::quantize_row_ref(TensorType::Q8_1, x.data(), &q, 32);
   int sum = 0;
   for (int8_t v : q.qs) sum += v;
-  EXPECT_EQ(q.s, lp::fp32_to_fp16(lp::fp16_to_fp32(q.d) * float(sum)));
+  const float d = 21.0f / 127.0f;
+  EXPECT_EQ(q.d, lp::fp32_to_fp16(d));
+  EXPECT_EQ(q.s, lp::fp32_to_fp16(d * float(sum)));
 }
 
 TEST(QuantLayout, Q2_KScaleNibbleIsScaleAndHighNibbleIsMin) {

@@ -48,7 +48,9 @@ inline float store_half(float d, fp16_t* out) {
 void quantize_row_q8_0(const float* x, void* y, int64_t n) {
   auto* out = static_cast<block_q8_0*>(y);
   for (int64_t b = 0; b < n / QK8_0; ++b, x += QK8_0) {
-    const float d = store_half(absmax32(x) / 127.0f, &out[b].d);
+    // Divide by the unrounded scale, as quantize_row_ref (and llama.cpp) do.
+    const float d = absmax32(x) / 127.0f;
+    store_half(d, &out[b].d);
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), quantize32(x, id));
   }
@@ -57,7 +59,8 @@ void quantize_row_q8_0(const float* x, void* y, int64_t n) {
 void quantize_row_q8_1(const float* x, void* y, int64_t n) {
   auto* out = static_cast<block_q8_1*>(y);
   for (int64_t b = 0; b < n / QK8_1; ++b, x += QK8_1) {
-    const float d = store_half(absmax32(x) / 127.0f, &out[b].d);
+    const float d = absmax32(x) / 127.0f;
+    store_half(d, &out[b].d);
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     const __m256i q = quantize32(x, id);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), q);
