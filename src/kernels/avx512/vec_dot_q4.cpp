@@ -11,7 +11,7 @@ void fill_vec_dot_q4(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q4_0)] = vec_dot_tile<Q4_0Kernel>;
   t.gemm[uint32_t(TensorType::Q4_0)] = gemm_packed<LegacyPacked<Q4_0Pack>, Q4_0Kernel, 4, 4>;
   t.vec_dot[uint32_t(TensorType::Q4_1)] = vec_dot_tile<LegacyKernel<Q4_1Kind>>;
-  t.gemm[uint32_t(TensorType::Q4_1)] = gemm_tiled<LegacyKernel<Q4_1Kind>, 4, 4>;
+  t.gemm[uint32_t(TensorType::Q4_1)] = gemm_packed<LegacyMinPacked<Q4_1Pack>, LegacyKernel<Q4_1Kind>, 4, 4>;
 }
 
 }  // namespace lp::avx512

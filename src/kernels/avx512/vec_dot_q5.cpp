@@ -11,7 +11,7 @@ void fill_vec_dot_q5(KernelTable& t) {
   t.vec_dot[uint32_t(TensorType::Q5_0)] = vec_dot_tile<LegacyKernel<Q5_0Kind>>;
   t.gemm[uint32_t(TensorType::Q5_0)] = gemm_packed<LegacyPacked<Q5_0Pack>, LegacyKernel<Q5_0Kind>, 4, 4>;
   t.vec_dot[uint32_t(TensorType::Q5_1)] = vec_dot_tile<LegacyKernel<Q5_1Kind>>;
-  t.gemm[uint32_t(TensorType::Q5_1)] = gemm_tiled<LegacyKernel<Q5_1Kind>, 4, 4>;
+  t.gemm[uint32_t(TensorType::Q5_1)] = gemm_packed<LegacyMinPacked<Q5_1Pack>, LegacyKernel<Q5_1Kind>, 4, 4>;
 }
 
 }  // namespace lp::avx512

@@ -132,6 +132,96 @@ struct Q5_0Pack {
   }
 };
 
+// Q4_1 / Q5_1 quants (unsigned, no offset: the min term comes from Q8_1's stored sum instead):
+// nibbles at kQs, and for Q5_1 the fifth bits (little-endian uint32, bit e for element e) at kQh.
+template <class Wt, size_t kQs, int kQh>
+struct MinPack {
+  using W = Wt;
+  static void pack_block(const uint8_t* const* rows, size_t off, __m512i* q, float* scales, float* mins) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f), bit4 = _mm512_set1_epi8(0x10);
+    __m512i raw[4];
+    transpose_16x16b(rows, off + kQs, raw);
+    [[maybe_unused]] __m512i hv;
+    if constexpr (kQh >= 0) {
+      alignas(64) uint32_t qh[kTileRows];
+      for (int i = 0; i < kTileRows; ++i) std::memcpy(&qh[i], rows[i] + off + size_t(kQh), 4);
+      hv = _mm512_load_si512(qh);
+    }
+    const __m512i dword_base = _mm512_set4_epi32(0x0c0c0c0c, 0x08080808, 0x04040404, 0);
+    for (int g = 0; g < 8; ++g) {
+      __m512i v =
+          g < 4 ? _mm512_and_si512(raw[g], low4) : _mm512_and_si512(_mm512_srli_epi32(raw[g - 4], 4), low4);
+      if constexpr (kQh >= 0) {  // as Q5_0Pack: byte b of group g takes qh bit 4g + b
+        const __m512i rep =
+            _mm512_shuffle_epi8(hv, _mm512_add_epi8(dword_base, _mm512_set1_epi8(char(g / 2))));
+        const __m512i bits = _mm512_set1_epi32(int32_t(0x08040201u << (4 * (g % 2))));
+        v = _mm512_or_si512(v, _mm512_maskz_mov_epi8(_mm512_test_epi8_mask(rep, bits), bit4));
+      }
+      _mm512_store_si512(q + g, v);
+    }
+    _mm512_store_ps(scales, gather_halves16(rows, off));
+    _mm512_store_ps(mins, gather_halves16(rows, off + 2));
+  }
+};
+using Q4_1Pack = MinPack<block_q4_1, offsetof(block_q4_1, qs), -1>;
+using Q5_1Pack = MinPack<block_q5_1, offsetof(block_q5_1, qs), int(offsetof(block_q5_1, qh))>;
+
+// Q4_1 / Q5_1 against Q8_1: dw * da * dot(q, a) + m * s, s = da * sum(a) stored in the Q8_1 block.
+template <class P>
+struct LegacyMinPacked {
+  using W = typename P::W;
+  static constexpr int kBlock = 32;
+  static constexpr size_t kActBlockBytes = sizeof(block_q8_1);
+  static constexpr int kChunk = 32;               // blocks per K chunk: a 20 KiB tile
+  static constexpr size_t kBlockBytes = 10 * 64;  // 8 zmm of quants, 16 scales, 16 mins
+  static constexpr size_t kTileBytes = kChunk * kBlockBytes;
+  static constexpr int kRows = kTileRows, kSweep = kSweepRows, kMinBatch = kMinBatch16;
+  struct Meta {
+    float d[kPackedActBlock][kChunk];
+    float s[kPackedActBlock][kChunk];
+  };
+
+  static void pack(const uint8_t* const* rows, int64_t kb, int nblk, uint8_t* tile) {
+    for (int i = 0; i < nblk; ++i) {
+      uint8_t* t = tile + size_t(i) * kBlockBytes;
+      P::pack_block(rows, size_t(kb + i) * sizeof(W), reinterpret_cast<__m512i*>(t),
+                    reinterpret_cast<float*>(t + 512), reinterpret_cast<float*>(t + 576));
+    }
+  }
+  static void prepare(const uint8_t* a, size_t arb, int64_t rows, int64_t kb, int nblk, Meta& m) {
+    for (int64_t j = 0; j < rows; ++j) {
+      const auto* ab = reinterpret_cast<const block_q8_1*>(a + size_t(j) * arb) + kb;
+      for (int i = 0; i < nblk; ++i) {
+        m.d[j][i] = half_to_float(ab[i].d);
+        m.s[j][i] = half_to_float(ab[i].s);
+      }
+    }
+  }
+
+  template <int B>
+  static void sweep(const uint8_t* tile, int nblk, const uint8_t* a, size_t arb, const Meta& m, int64_t j0,
+                    float* c, int64_t ldc, int valid, bool first) {
+    __m512 acc[B];
+    for (int b = 0; b < B; ++b) acc[b] = _mm512_setzero_ps();
+    for (int i = 0; i < nblk; ++i) {
+      const auto* t = reinterpret_cast<const __m512i*>(tile + size_t(i) * kBlockBytes);
+      __m512i q[8];
+      for (int g = 0; g < 8; ++g) q[g] = _mm512_load_si512(t + g);
+      const __m512 ws = _mm512_load_ps(reinterpret_cast<const float*>(t + 8));
+      const __m512 wm = _mm512_load_ps(reinterpret_cast<const float*>(t + 9));
+      for (int b = 0; b < B; ++b) {
+        const int8_t* aq = reinterpret_cast<const block_q8_1*>(a + size_t(b) * arb)[i].qs;
+        __m512i s = _mm512_setzero_si512();
+        for (int g = 0; g < 8; ++g) s = _mm512_dpbusd_epi32(s, q[g], _mm512_set1_epi32(load_i32(aq + 4 * g)));
+        acc[b] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(ws, _mm512_set1_ps(m.d[j0 + b][i])), acc[b]);
+        acc[b] = _mm512_fmadd_ps(wm, _mm512_set1_ps(m.s[j0 + b][i]), acc[b]);
+      }
+    }
+    store_tile<B>(acc, c, ldc, valid, first);
+  }
+};
+
 template <class P>
 struct LegacyPacked {
   using W = typename P::W;
@@ -326,7 +416,8 @@ inline void pack_k2_quants(const uint8_t* const* rows, size_t qs_off, __m512i* q
     transpose_16x16b(rows, qs_off + 16 * c, raw);
     for (int g = 0; g < 4; ++g) {
       const int p = 4 * c + g, h = p / 8, m = p % 8;
-      for (int j = 0; j < 4; ++j) q[32 * h + 8 * j + m] = _mm512_and_si512(_mm512_srli_epi32(raw[g], 2 * j), three);
+      for (int j = 0; j < 4; ++j)
+        q[32 * h + 8 * j + m] = _mm512_and_si512(_mm512_srli_epi32(raw[g], 2 * j), three);
     }
   }
 }
