@@ -13,6 +13,13 @@ namespace {
 
 constexpr int64_t kGemmRowBlock = 64;  // weight rows per cache block
 constexpr int64_t kGemmActBlock = 64;  // activation rows per cache block
+constexpr int64_t kPrefetchMaxBatch = 4;  // batches this small are bound by reading the weights
+constexpr int64_t kPrefetchTiles = 1;     // row tiles ahead to prefetch (1, 2 and 4 measured the same)
+
+// Software prefetch of [p, p + bytes) into L2, one cache line at a time.
+inline void prefetch_bytes(const uint8_t* p, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
+}
 
 template <class K, int R, int B>
 void gemm_tail_cols(int rest, int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
@@ -44,7 +51,14 @@ void gemm_tiled(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, co
     for (int64_t jb = 0; jb < nb; jb += kGemmActBlock) {
       const int64_t je = jb + kGemmActBlock < nb ? jb + kGemmActBlock : nb;
       int64_t r = rb;
-      for (; r + R <= re; r += R) gemm_cols<K, R, B>(n, wb + size_t(r) * wrb, wrb, ab, arb, jb, je, c + r, ldc);
+      for (; r + R <= re; r += R) {
+        // Small batches (decode) stream weights from DRAM: ask for the next tile's rows now, so that
+        // their loads overlap this tile's arithmetic instead of waiting on the hardware prefetcher.
+        if (nb <= kPrefetchMaxBatch && r + (kPrefetchTiles + 1) * R <= r1) {
+          prefetch_bytes(wb + size_t(r + kPrefetchTiles * R) * wrb, size_t(R) * wrb);
+        }
+        gemm_cols<K, R, B>(n, wb + size_t(r) * wrb, wrb, ab, arb, jb, je, c + r, ldc);
+      }
       for (; r < re; ++r) gemm_cols<K, 1, B>(n, wb + size_t(r) * wrb, wrb, ab, arb, jb, je, c + r, ldc);
     }
   }
