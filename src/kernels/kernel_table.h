@@ -32,8 +32,8 @@ struct KernelTable {
   // Mat-mul for prompt processing: for weight rows [r0, r1) (each w_row_bytes apart) and nb
   // activation rows (each a_row_bytes apart), c[j * ldc + r] = dot(w row r, activation row j).
   // Each unpacked weight block serves all nb activation rows.
-  using GemmFn = void (*)(int64_t n, int64_t r0, int64_t r1, const void* w, size_t w_row_bytes,
-                          const void* a, size_t a_row_bytes, int64_t nb, float* c, int64_t ldc);
+  using GemmFn = void (*)(int64_t n, int64_t r0, int64_t r1, const void* w, size_t w_row_bytes, const void* a,
+                          size_t a_row_bytes, int64_t nb, float* c, int64_t ldc);
   GemmFn gemm[kTensorTypeLimit] = {};
 };
 
@@ -42,6 +42,11 @@ struct KernelTable {
 const KernelTable& kernels();
 // A specific tier's table, or nullptr if this CPU/OS cannot run it.
 const KernelTable* kernel_table(Isa isa);
+// The tier's table without the entries that need instructions beyond the tier's baseline
+// (AVX512-VBMI for avx512): what a CPU without them runs. For tests; nullptr if unsupported.
+const KernelTable* kernel_table_baseline(Isa isa);
+// Whether kernel_table(isa) uses such extension entries on this CPU.
+bool kernel_table_has_extensions(Isa isa);
 // The best tier this CPU and OS support.
 Isa best_isa();
 

@@ -24,4 +24,9 @@ LP_DECLARE_TIER_FILLERS(ref)
 LP_DECLARE_TIER_FILLERS(avx2)
 LP_DECLARE_TIER_FILLERS(avx512)
 
+// Entries of the avx512 tier that use AVX512-VBMI, laid over the tier's own on CPUs that have it.
+namespace lp::avx512vbmi {
+void fill_vec_dot_q4(KernelTable& t);
+}
+
 #undef LP_DECLARE_TIER_FILLERS

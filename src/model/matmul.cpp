@@ -10,10 +10,13 @@ namespace lp {
 namespace {
 
 // Weight rows per work item. Small enough that every thread gets many items (the last ones even
-// out the imbalance), large enough that the shared counter is touched rarely.
-int64_t rows_per_chunk(int64_t n_rows, int nth) {
-  int64_t c = n_rows / (int64_t(nth) * 16);
-  c = std::clamp<int64_t>(c, 16, 256);
+// out the imbalance), large enough that the shared counter is touched rarely. Decode (one
+// activation row) streams the weights from DRAM, and every item boundary breaks the kernels'
+// prefetch stream, so there each thread gets two items: 7B Q4_0 decode +6% over 16 items per
+// thread (docs/benchmarks.md).
+int64_t rows_per_chunk(int64_t n_rows, int nth, int64_t nb) {
+  int64_t c = nb == 1 ? (n_rows + 2 * nth - 1) / (2 * nth)
+                      : std::clamp<int64_t>(n_rows / (int64_t(nth) * 16), 16, 256);
   return (c + 15) / 16 * 16;
 }
 
@@ -88,7 +91,7 @@ void matmul(std::initializer_list<MatmulJob> jobs, Activations& acts, ThreadPool
     p.job = job;
     p.a = acts.get(act, pool);
     p.a_row_bytes = row_size(act, n);
-    p.chunk_rows = rows_per_chunk(job.w->n_rows, nth);
+    p.chunk_rows = rows_per_chunk(job.w->n_rows, nth, nb);
     p.first_item = n_items;
     n_items += (job.w->n_rows + p.chunk_rows - 1) / p.chunk_rows * act_blocks;
   }

@@ -77,7 +77,7 @@ CpuFeatures detect_cpu_features() {
 
   if (max_leaf >= 7) {
     // Leaf 7 sub-leaf 0: EBX = AVX2 (5), BMI2 (8), AVX512F (16), AVX512DQ (17), AVX512BW (30),
-    // AVX512VL (31); ECX = AVX512_VNNI (11); EDX = AVX512_FP16 (23), AMX-INT8 (25).
+    // AVX512VL (31); ECX = AVX512_VBMI (1), AVX512_VNNI (11); EDX = AVX512_FP16 (23), AMX-INT8 (25).
     const Regs l7 = cpuid(7, 0);
     f.avx2 = bit(l7.ebx, 5);
     f.bmi2 = bit(l7.ebx, 8);
@@ -85,6 +85,7 @@ CpuFeatures detect_cpu_features() {
     f.avx512dq = bit(l7.ebx, 17);
     f.avx512bw = bit(l7.ebx, 30);
     f.avx512vl = bit(l7.ebx, 31);
+    f.avx512_vbmi = bit(l7.ecx, 1);
     f.avx512_vnni = bit(l7.ecx, 11);
     f.avx512_fp16 = bit(l7.edx, 23);
     f.amx_int8 = bit(l7.edx, 25);
@@ -98,7 +99,7 @@ CpuFeatures detect_cpu_features() {
 
   if (osxsave) {
     const uint64_t xcr0 = read_xcr0();
-    f.os_avx = (xcr0 & 0x6) == 0x6;            // XMM (bit 1) and YMM (bit 2) state
+    f.os_avx = (xcr0 & 0x6) == 0x6;                   // XMM (bit 1) and YMM (bit 2) state
     f.os_avx512 = f.os_avx && (xcr0 & 0xe0) == 0xe0;  // opmask (5), ZMM_Hi256 (6), Hi16_ZMM (7)
   }
   return f;
@@ -128,6 +129,7 @@ std::string cpu_feature_names(const CpuFeatures& f) {
   add(zmm && f.avx512bw, "avx512bw");
   add(zmm && f.avx512vl, "avx512vl");
   add(zmm && f.avx512dq, "avx512dq");
+  add(zmm && f.avx512_vbmi, "avx512_vbmi");
   add(zmm && f.avx512_vnni, "avx512_vnni");
   add(zmm && f.avx512_bf16, "avx512_bf16");
   add(zmm && f.avx512_fp16, "avx512_fp16");

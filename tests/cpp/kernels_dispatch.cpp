@@ -15,9 +15,15 @@ TEST(KernelsDispatch, CpuFeaturesAreConsistent) {
   const CpuFeatures& f = cpu_features();
   EXPECT_FALSE(f.vendor.empty());
   // AVX-512 state implies AVX state; a usable tier implies the one below.
-  if (f.os_avx512) EXPECT_TRUE(f.os_avx);
-  if (f.usable_avx512()) EXPECT_TRUE(f.usable_avx2());
-  if (f.avx512bw || f.avx512vl) EXPECT_TRUE(f.avx512f);
+  if (f.os_avx512) {
+    EXPECT_TRUE(f.os_avx);
+  }
+  if (f.usable_avx512()) {
+    EXPECT_TRUE(f.usable_avx2());
+  }
+  if (f.avx512bw || f.avx512vl) {
+    EXPECT_TRUE(f.avx512f);
+  }
 }
 
 TEST(KernelsDispatch, TablesExistExactlyForUsableTiers) {

@@ -1,0 +1,203 @@
+// The Q4_0 mat-vec of the avx512 tier (weight rows [r0, r1) times one Q8_0 activation row):
+// decode's hottest loop on Q4_0 models. Decode streams the weights from DRAM; the loop reaches the
+// bandwidth only if its arithmetic is well ahead of the memory and enough lines are in flight.
+//
+// Per row, a group of eight 18-byte blocks (144 bytes) arrives in three unaligned zmm loads
+// (bytes 0-63, 64-127 and 80-143). Two-source permutes pick the 16 packed bytes of 4 blocks into
+// one zmm (one 128-bit lane per block) and the 8 fp16 scales; the nibbles meet the activation in
+// vpdpbusd, which leaves 4 int32 lanes per block; two dword permutes and an add fold them into 2
+// lanes per block for all 8 blocks, so one convert, one multiply (weight x activation scale) and
+// one fma finish the group. The activation side is laid out once per call (Q4_0ActGroup) and
+// shared by kRows rows at a time.
+//
+// With AVX512-VBMI the permutes are byte permutes (vpermt2b, one uop); without it, word permutes
+// (vpermt2w, three uops): every field of a block starts at an even byte, so both can pick them.
+//
+// Software prefetch (into L2) of the same bytes kRows rows on, spread over the loop, keeps the
+// next tile's lines in flight: without it the hardware prefetcher alone leaves the loop at ~65%
+// (bench/kernels_matvec; 256 B - 4 KiB distances, 2-4 tiles and the T0 hint measured no better).
+#pragma once
+
+#if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VNNI__)
+#error "kernels/simd/q4_0_matvec_avx512.h needs AVX-512 F/BW + VNNI"
+#endif
+
+#include <vector>
+
+#include "kernels/simd/legacy_kernels.h"
+
+namespace lp::LP_ISA_NS {
+namespace {
+
+constexpr int kQ4_0GroupBlocks = 8;                                        // blocks per loop step
+constexpr size_t kQ4_0GroupBytes = kQ4_0GroupBlocks * sizeof(block_q4_0);  // 144
+
+#if defined(__AVX512VBMI__)
+constexpr bool kQ4_0BytePermute = true;
+#else
+constexpr bool kQ4_0BytePermute = false;
+#endif
+
+// The activation of one group of 8 blocks, in the layout the loop wants.
+struct Q4_0ActGroup {
+  __m512i lo[2];    // elements 0-15 of blocks 4h .. 4h+3 (one 128-bit lane each)
+  __m512i hi[2];    // elements 16-31
+  __m512i corr[2];  // per int32 lane: -8 * the sum of the 8 activation bytes it meets
+  __m512 d;         // block k's scale in lanes 2k and 2k + 1
+};
+
+// Permute indices. Each output byte names the byte of the 144-byte group it comes from; a source
+// pair (zmm loaded at lo_base, zmm at hi_base) turns that into the permute's index.
+struct Q4_0ZmmIndices {
+  __m512i quants_0_3;      // from (z0, z1): the qs of blocks 0-3, one 128-bit lane each
+  __m512i quants_4_7;      // from (z1, z2): the qs of blocks 4-7
+  __m512i scales;          // from (z0, z1): d of block k in 16-bit words 2k and 2k + 1
+  __m512i fold_a, fold_b;  // dword lanes: 2 of the 4 lanes per block, blocks 0-3 then 4-7
+
+  static __m512i index(const int (&group_byte)[64], int lo_base, int hi_base) {
+    alignas(64) uint8_t bytes[64];
+    alignas(64) uint16_t words[32];
+    for (int j = 0; j < 64; ++j) {
+      const int b = group_byte[j];
+      bytes[j] = uint8_t(b < lo_base + 64 ? b - lo_base : 64 + b - hi_base);
+    }
+    for (int j = 0; j < 32; ++j) words[j] = uint16_t(bytes[2 * j] / 2);  // fields start at even bytes
+    return kQ4_0BytePermute ? _mm512_load_si512(bytes) : _mm512_load_si512(words);
+  }
+
+  Q4_0ZmmIndices() {
+    constexpr int kB = sizeof(block_q4_0);  // 18: d at 0, qs at 2
+    int q03[64], q47[64], sc[64];
+    for (int j = 0; j < 64; ++j) {
+      q03[j] = kB * (j / 16) + 2 + j % 16;
+      q47[j] = kB * (4 + j / 16) + 2 + j % 16;
+      sc[j] = j < 32 ? kB * (j / 4) + j % 2 : 0;  // upper half unused
+    }
+    quants_0_3 = index(q03, 0, 64);
+    quants_4_7 = index(q47, 64, 80);
+    scales = index(sc, 0, 64);
+    alignas(64) int32_t fa[16], fb[16];
+    for (int k = 0; k < 8; ++k) {
+      const int base = k < 4 ? 4 * k : 16 + 4 * (k - 4);
+      fa[2 * k] = base, fa[2 * k + 1] = base + 1;
+      fb[2 * k] = base + 2, fb[2 * k + 1] = base + 3;
+    }
+    fold_a = _mm512_load_si512(fa);
+    fold_b = _mm512_load_si512(fb);
+  }
+};
+
+inline __m512i permute_pair(__m512i a, __m512i idx, __m512i b) {
+#if defined(__AVX512VBMI__)
+  return _mm512_permutex2var_epi8(a, idx, b);
+#else
+  return _mm512_permutex2var_epi16(a, idx, b);
+#endif
+}
+
+inline void prepare_q4_0_act(const block_q8_0* ab, int64_t groups, Q4_0ActGroup* out) {
+  const __m512i eight = _mm512_set1_epi8(8);
+  for (int64_t g = 0; g < groups; ++g) {
+    const block_q8_0* b = ab + g * kQ4_0GroupBlocks;
+    for (int h = 0; h < 2; ++h) {
+      __m512i lo = _mm512_castsi128_si512(load128(b[4 * h].qs));
+      __m512i hi = _mm512_castsi128_si512(load128(b[4 * h].qs + 16));
+      for (int k = 1; k < 4; ++k) {
+        lo = _mm512_inserti32x4(lo, load128(b[4 * h + k].qs), unsigned(k));
+        hi = _mm512_inserti32x4(hi, load128(b[4 * h + k].qs + 16), unsigned(k));
+      }
+      const __m512i sums =
+          _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, lo), eight, hi);
+      out[g].lo[h] = lo;
+      out[g].hi[h] = hi;
+      out[g].corr[h] = _mm512_sub_epi32(_mm512_setzero_si512(), sums);
+    }
+    alignas(64) float d[16];
+    for (int k = 0; k < 16; ++k) d[k] = half_to_float(b[k / 2].d);
+    out[g].d = _mm512_load_ps(d);
+  }
+}
+
+// c[0..R) = the R rows at w, w + wrb, ... times the prepared activation, over `groups` groups;
+// with kPrefetchNext, the next R rows are prefetched on the way.
+template <int R, bool kPrefetchNext>
+void q4_0_rows_zmm(int64_t groups, const uint8_t* w, size_t wrb, const Q4_0ActGroup* act,
+                   const Q4_0ZmmIndices& idx, float* c) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    const Q4_0ActGroup& ag = act[g];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* x = w + size_t(r) * wrb + size_t(g) * kQ4_0GroupBytes;
+      const __m512i z0 = _mm512_loadu_si512(x), z1 = _mm512_loadu_si512(x + 64),
+                    z2 = _mm512_loadu_si512(x + 80);
+      if constexpr (kPrefetchNext) {  // the same 144 bytes of the row R rows on
+        const char* ahead = reinterpret_cast<const char*>(x + size_t(R) * wrb);
+        _mm_prefetch(ahead, _MM_HINT_T1);
+        _mm_prefetch(ahead + 64, _MM_HINT_T1);
+        _mm_prefetch(ahead + kQ4_0GroupBytes - 1, _MM_HINT_T1);
+      }
+      __m512i dots[2];
+      const __m512i packed[2] = {permute_pair(z0, idx.quants_0_3, z1), permute_pair(z1, idx.quants_4_7, z2)};
+      for (int h = 0; h < 2; ++h) {
+        const __m512i q_lo = _mm512_and_si512(packed[h], low4);
+        const __m512i q_hi = _mm512_and_si512(_mm512_srli_epi16(packed[h], 4), low4);
+        dots[h] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ag.corr[h], q_lo, ag.lo[h]), q_hi, ag.hi[h]);
+      }
+      const __m512i folded = _mm512_add_epi32(_mm512_permutex2var_epi32(dots[0], idx.fold_a, dots[1]),
+                                              _mm512_permutex2var_epi32(dots[0], idx.fold_b, dots[1]));
+      const __m512 wd = _mm512_cvtph_ps(_mm512_castsi512_si256(permute_pair(z0, idx.scales, z1)));
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(folded), _mm512_mul_ps(wd, ag.d), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) c[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+// Q4_0 x Q8_0 for the avx512 tier: the shared register tiles for batches, and for a batch of one
+// the mat-vec above (gemm_packed calls matvec for nb == 1).
+struct Q4_0KernelAvx512 {
+  static constexpr int kRows = 8;  // measured: 4, 8 and 16 within noise; 8 leaves registers spare
+
+  template <int R, int B>
+  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
+                   int64_t ldc) {
+    LegacyKernel<Q4_0Kind>::template tile<R, B>(n, w, wrb, a, arb, c, ldc);
+  }
+
+  static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
+                     float* c) {
+    static const Q4_0ZmmIndices idx;
+    thread_local std::vector<Q4_0ActGroup> act;  // grows to the widest row once per thread
+    const int64_t nblocks = n / QK4_0, groups = nblocks / kQ4_0GroupBlocks;
+    if (act.size() < size_t(groups)) act.resize(size_t(groups));
+    prepare_q4_0_act(reinterpret_cast<const block_q8_0*>(a), groups, act.data());
+    // The first tile has no tile before it to prefetch it.
+    const int64_t first = r1 - r0 < kRows ? r1 - r0 : kRows;
+    prefetch_bytes(w + size_t(r0) * wrb, size_t(first) * wrb);
+    // Each tile prefetches the next one, but not past r1: rows beyond are another work item's,
+    // maybe another core's, and lines prefetched here would only be evicted from this core's L2.
+    int64_t r = r0;
+    for (; r + 2 * kRows <= r1; r += kRows) {
+      q4_0_rows_zmm<kRows, true>(groups, w + size_t(r) * wrb, wrb, act.data(), idx, c + r);
+    }
+    for (; r + kRows <= r1; r += kRows) {
+      q4_0_rows_zmm<kRows, false>(groups, w + size_t(r) * wrb, wrb, act.data(), idx, c + r);
+    }
+    for (; r < r1; ++r) q4_0_rows_zmm<1, false>(groups, w + size_t(r) * wrb, wrb, act.data(), idx, c + r);
+    const int64_t done = groups * kQ4_0GroupBlocks;
+    if (done < nblocks) {  // the last n % 256 elements of every row through the shared tile
+      for (r = r0; r < r1; ++r) {
+        float rest;
+        LegacyKernel<Q4_0Kind>::template tile<1, 1>((nblocks - done) * QK4_0,
+                                                    w + size_t(r) * wrb + size_t(done) * sizeof(block_q4_0),
+                                                    0, a + size_t(done) * sizeof(block_q8_0), 0, &rest, 1);
+        c[r] += rest;
+      }
+    }
+  }
+};
+
+}  // namespace
+}  // namespace lp::LP_ISA_NS
