@@ -16,6 +16,7 @@
 #include "quant/blocks.h"
 #include "quant/fp16.h"
 #include "quant/type_traits.h"
+#include "runtime/membw.h"
 #include "runtime/thread_pool.h"
 
 namespace lp::bench {
@@ -102,39 +103,18 @@ inline ThreadPool& thread_pool(int n) {
   return *pools[n];
 }
 
-// Read bandwidth: n threads summing 64 MiB slices of a 1 GiB buffer (each thread its part of a
-// slice), all slices 3 times; the best slice's bytes / s. Taking the best slice rather than the
-// mean keeps the figure meaningful when other processes share the cores, and matches the
-// "best call" figure of the kernels it is compared with.
+// Read bandwidth with n threads: the figure `llamaprof membw` reports (runtime/membw.h: the
+// best of 5 passes over a 1 GiB buffer), so that "% of bandwidth" here means what it means in the
+// profiler. Measured once per thread count per process.
 inline double measure_read_bandwidth(int n_threads) {
   static double cached[9] = {};
   if (cached[n_threads] > 0) return cached[n_threads];
-  const size_t bytes = size_t(1) << 30, slice = size_t(64) << 20;
-  Buffer buf = alloc_bytes(bytes);
-  std::memset(buf.get(), 1, bytes);
-  ThreadPool& pool = thread_pool(n_threads);
-  std::vector<uint64_t> sums(size_t(n_threads) * 8);
-  double best = 0;
-  for (int pass = 0; pass < 3; ++pass) {
-    for (size_t off = 0; off < bytes; off += slice) {
-      const auto t0 = std::chrono::steady_clock::now();
-      pool.run([&](int ith, int nth) {
-        const size_t words = slice / 8, begin = words * size_t(ith) / size_t(nth), end = words * size_t(ith + 1) / size_t(nth);
-        const auto* p = reinterpret_cast<const uint64_t*>(buf.get() + off);
-        uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-        for (size_t i = begin; i + 8 <= end; i += 8) {
-          s0 += p[i]; s1 += p[i + 1]; s2 += p[i + 2]; s3 += p[i + 3];
-          s4 += p[i + 4]; s5 += p[i + 5]; s6 += p[i + 6]; s7 += p[i + 7];
-        }
-        sums[size_t(ith) * 8] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
-      });
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      benchmark::DoNotOptimize(sums.data());
-      if (double(slice) / s > best) best = double(slice) / s;
-    }
-  }
-  cached[n_threads] = best;
-  return best;
+  MembwOptions options;
+  options.thread_counts = {n_threads};
+  options.buffer_bytes = size_t(1) << 30;
+  options.repeats = 5;
+  cached[n_threads] = lp::measure_read_bandwidth(options).points.front().gbps_best * 1e9;
+  return cached[n_threads];
 }
 
 }  // namespace lp::bench

@@ -36,7 +36,8 @@ inline void spread_pair_scales(__m128i scale_bytes, __m256i sc[8]) {
 
 // Sub-blocks of 32: 8 scale bytes (in the low half of scale_bytes) -> sc[g].
 inline void spread_single_scales(__m128i scale_bytes, __m256i sc[8]) {
-  for (int g = 0; g < 8; ++g) sc[g] = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scale_bytes, _mm_set1_epi8(char(g))));
+  for (int g = 0; g < 8; ++g)
+    sc[g] = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scale_bytes, _mm_set1_epi8(char(g))));
 }
 
 // Q4_K / Q5_K: 8 six-bit scales and mins from 12 bytes. Words: u0 = bytes 0-3 (scales 0-3, top
@@ -78,7 +79,8 @@ inline void unpack_q5_k(const block_q5_K& x, KUnpacked& u) {
     const __m256i h0 = g0 <= 4 ? _mm256_slli_epi16(hb, 4 - g0) : _mm256_srli_epi16(hb, g0 - 4);
     const __m256i h1 = g1 <= 4 ? _mm256_slli_epi16(hb, 4 - g1) : _mm256_srli_epi16(hb, g1 - 4);
     u.q[g0] = _mm256_or_si256(_mm256_and_si256(bytes, low4), _mm256_and_si256(h0, bit4));
-    u.q[g1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4), _mm256_and_si256(h1, bit4));
+    u.q[g1] =
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4), _mm256_and_si256(h1, bit4));
   }
   __m128i scales, mins;
   unpack_k4_scales(x.scales, &scales, &mins);
@@ -95,9 +97,12 @@ inline void unpack_q6_k(const block_q6_K& x, KUnpacked& u) {
     const __m256i hb = load256(x.qh + 32 * h);
     // Group 4h + p: low nibble of ql[l] (p=0), ql[l+32] (p=1), high nibbles (p=2, 3); bits 2p..2p+1
     // of qh[l] on top.
-    u.q[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), two));
-    u.q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), two));
-    u.q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(hb, two));
+    u.q[4 * h + 0] =
+        _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), two));
+    u.q[4 * h + 1] =
+        _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), two));
+    u.q[4 * h + 2] =
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(hb, two));
     u.q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
                                      _mm256_and_si256(_mm256_srli_epi16(hb, 2), two));
   }
@@ -168,7 +173,8 @@ inline __m256i k_group_dots(const KUnpacked& u, const int8_t* aq) {
 template <class W, void (*Unpack)(const W&, KUnpacked&)>
 struct KQuantKernel {
   template <int R, int B>
-  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
+                   int64_t ldc) {
     __m256 acc[R][B];
     for (int r = 0; r < R; ++r) {
       for (int b = 0; b < B; ++b) acc[r][b] = _mm256_setzero_ps();
@@ -184,7 +190,8 @@ struct KQuantKernel {
           const __m256i dots = k_group_dots(u[r], ablk.qs);
           const __m256i corr = _mm256_madd_epi16(u[r].corr, bsums);
           acc[r][b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots), _mm256_set1_ps(u[r].d * ablk.d), acc[r][b]);
-          acc[r][b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(u[r].dcorr * ablk.d), acc[r][b]);
+          acc[r][b] =
+              _mm256_fmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_set1_ps(u[r].dcorr * ablk.d), acc[r][b]);
         }
       }
     }
@@ -197,8 +204,10 @@ struct KQuantKernel {
 // The mat-vec of Q4_K / Q5_K (R weight rows, one Q8_K row), decode's hottest loop for K-quant
 // models: no unpacked copy of the block; each sub-block scale is doubled into both halves of a
 // dword on the stack and broadcast from memory (a load, not a shuffle), and the mins meet the
-// bsums pair sums (shared by all R rows) in one 8-lane multiply-add.
-template <class W, bool kFifthBit, int R>
+// bsums pair sums (shared by all R rows) in one 8-lane multiply-add. With kPrefetchAhead > 0, the
+// same block of the row kPrefetchAhead rows on is prefetched into L2 on the way (decode streams
+// the weights from DRAM; see kernels/simd/q4_0_matvec_avx512.h).
+template <class W, bool kFifthBit, int R, int kPrefetchAhead = 0>
 void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
   const __m256i low4 = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
   __m256 acc[R];
@@ -213,16 +222,24 @@ void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float
     const block_q8_K& ablk = reinterpret_cast<const block_q8_K*>(a)[i];
     // bsums[2j] + bsums[2j + 1]: the activation sum of sub-block j (fits int16: 32 * 127).
     const __m256i pairs32 = _mm256_madd_epi16(load256(ablk.bsums), _mm256_set1_epi16(1));
-    const __m128i pair_sums = _mm_packs_epi32(_mm256_castsi256_si128(pairs32), _mm256_extracti128_si256(pairs32, 1));
+    const __m128i pair_sums =
+        _mm_packs_epi32(_mm256_castsi256_si128(pairs32), _mm256_extracti128_si256(pairs32, 1));
     for (int r = 0; r < R; ++r) {
       const W& x = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
+      if constexpr (kPrefetchAhead > 0) {
+        const char* ahead = reinterpret_cast<const char*>(&x) + size_t(kPrefetchAhead) * wrb;
+        for (size_t off = 0; off < sizeof(W); off += 64) _mm_prefetch(ahead + off, _MM_HINT_T1);
+        _mm_prefetch(ahead + sizeof(W) - 1, _MM_HINT_T1);
+      }
       uint32_t u[3];
       std::memcpy(u, x.scales, 12);
       const uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
       const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
       const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
-      const __m256i sc32 = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(uint64_t(sc_lo) | (uint64_t(sc_hi) << 32))));
-      _mm256_store_si256(reinterpret_cast<__m256i*>(scale_words), _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16)));
+      const __m256i sc32 =
+          _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(uint64_t(sc_lo) | (uint64_t(sc_hi) << 32))));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(scale_words),
+                         _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16)));
       [[maybe_unused]] __m256i hb;
       if constexpr (kFifthBit) hb = load256(x.qh);
       __m256i isum = _mm256_setzero_si256();
@@ -265,8 +282,27 @@ void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float
 
 template <class W, void (*Unpack)(const W&, KUnpacked&), bool kFifthBit>
 struct K4Kernel {
+  static constexpr int kMatvecRows = 4;    // rows per mat-vec tile (1, 2, 4 measured: 4 best)
+  static constexpr int kPrefetchRows = 8;  // how far ahead the mat-vec prefetches (~18 KiB at 4096)
+
+  // Decode (gemm_packed calls this for nb == 1): prefetching kPrefetchRows on, never past r1
+  // (those rows are another work item's, maybe another core's), and the first rows up front.
+  static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
+                     float* c) {
+    const int64_t first = r1 - r0 < kPrefetchRows ? r1 - r0 : kPrefetchRows;
+    prefetch_bytes(w + size_t(r0) * wrb, size_t(first) * wrb);
+    int64_t r = r0;
+    for (; r + kMatvecRows + kPrefetchRows <= r1; r += kMatvecRows) {
+      k4_rows_x1<W, kFifthBit, kMatvecRows, kPrefetchRows>(n, w + size_t(r) * wrb, wrb, a, c + r);
+    }
+    for (; r + kMatvecRows <= r1; r += kMatvecRows)
+      k4_rows_x1<W, kFifthBit, kMatvecRows>(n, w + size_t(r) * wrb, wrb, a, c + r);
+    for (; r < r1; ++r) k4_rows_x1<W, kFifthBit, 1>(n, w + size_t(r) * wrb, wrb, a, c + r);
+  }
+
   template <int R, int B>
-  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
+                   int64_t ldc) {
     if constexpr (B == 1) {
       k4_rows_x1<W, kFifthBit, R>(n, w, wrb, a, c);
     } else {
