@@ -170,11 +170,39 @@ inline __m256i k_group_dots(const KUnpacked& u, const int8_t* aq) {
   return sum;
 }
 
+// Prefetch into L2 the block at `block`, `rows_ahead` rows on (decode: see K4Kernel::matvec).
+template <class W>
+inline void prefetch_block_ahead(const W& block, size_t wrb, int rows_ahead) {
+  const char* ahead = reinterpret_cast<const char*>(&block) + size_t(rows_ahead) * wrb;
+  for (size_t off = 0; off < sizeof(W); off += 64) _mm_prefetch(ahead + off, _MM_HINT_T1);
+  _mm_prefetch(ahead + sizeof(W) - 1, _MM_HINT_T1);
+}
+
 template <class W, void (*Unpack)(const W&, KUnpacked&)>
 struct KQuantKernel {
+  static constexpr int kPrefetchRows = 8;  // decode: how far ahead matvec prefetches
+
   template <int R, int B>
   static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
                    int64_t ldc) {
+    tile_prefetching<R, B, 0>(n, w, wrb, a, arb, c, ldc);
+  }
+
+  // Decode (gemm_packed calls this for nb == 1): one row at a time, prefetching kPrefetchRows on
+  // but never past r1, and the first rows up front (as K4Kernel::matvec).
+  static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
+                     float* c) {
+    const int64_t first = r1 - r0 < kPrefetchRows ? r1 - r0 : kPrefetchRows;
+    prefetch_bytes(w + size_t(r0) * wrb, size_t(first) * wrb);
+    int64_t r = r0;
+    for (; r + 1 + kPrefetchRows <= r1; ++r)
+      tile_prefetching<1, 1, kPrefetchRows>(n, w + size_t(r) * wrb, wrb, a, 0, c + r, 1);
+    for (; r < r1; ++r) tile_prefetching<1, 1, 0>(n, w + size_t(r) * wrb, wrb, a, 0, c + r, 1);
+  }
+
+  template <int R, int B, int kPrefetchAhead>
+  static void tile_prefetching(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb,
+                               float* c, int64_t ldc) {
     __m256 acc[R][B];
     for (int r = 0; r < R; ++r) {
       for (int b = 0; b < B; ++b) acc[r][b] = _mm256_setzero_ps();
@@ -182,7 +210,11 @@ struct KQuantKernel {
     const int64_t nblocks = n / QK_K;
     for (int64_t i = 0; i < nblocks; ++i) {
       KUnpacked u[R];
-      for (int r = 0; r < R; ++r) Unpack(reinterpret_cast<const W*>(w + size_t(r) * wrb)[i], u[r]);
+      for (int r = 0; r < R; ++r) {
+        const W& x = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
+        if constexpr (kPrefetchAhead > 0) prefetch_block_ahead(x, wrb, kPrefetchAhead);
+        Unpack(x, u[r]);
+      }
       for (int b = 0; b < B; ++b) {
         const block_q8_K& ablk = reinterpret_cast<const block_q8_K*>(a + size_t(b) * arb)[i];
         const __m256i bsums = load256(ablk.bsums);
@@ -226,11 +258,7 @@ void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float
         _mm_packs_epi32(_mm256_castsi256_si128(pairs32), _mm256_extracti128_si256(pairs32, 1));
     for (int r = 0; r < R; ++r) {
       const W& x = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
-      if constexpr (kPrefetchAhead > 0) {
-        const char* ahead = reinterpret_cast<const char*>(&x) + size_t(kPrefetchAhead) * wrb;
-        for (size_t off = 0; off < sizeof(W); off += 64) _mm_prefetch(ahead + off, _MM_HINT_T1);
-        _mm_prefetch(ahead + sizeof(W) - 1, _MM_HINT_T1);
-      }
+      if constexpr (kPrefetchAhead > 0) prefetch_block_ahead(x, wrb, kPrefetchAhead);
       uint32_t u[3];
       std::memcpy(u, x.scales, 12);
       const uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
