@@ -3,7 +3,8 @@
 // c, ldc)`: R weight rows times B activation rows, each weight block unpacked once and used
 // against all B activation rows held in registers. The driver walks [r0, r1) x [0, nb) in cache
 // blocks (a block of weight rows and a block of activation rows both stay in L2 while their tiles
-// run), then in register tiles, with smaller tiles for the remainders.
+// run), then in register tiles, with smaller tiles for the remainders. A kernel may also provide
+// `matvec(n, r0, r1, w, wrb, a, c)`, which runs instead for a batch of one (decode; see matvec_rows).
 #pragma once
 
 #include "kernels/simd/simd_base.h"
@@ -11,15 +12,63 @@
 namespace lp::LP_ISA_NS {
 namespace {
 
-constexpr int64_t kGemmRowBlock = 64;  // weight rows per cache block
-constexpr int64_t kGemmActBlock = 64;  // activation rows per cache block
+constexpr int64_t kGemmRowBlock = 64;     // weight rows per cache block
+constexpr int64_t kGemmActBlock = 64;     // activation rows per cache block
 constexpr int64_t kPrefetchMaxBatch = 4;  // batches this small are bound by reading the weights
 constexpr int64_t kPrefetchTiles = 1;     // row tiles ahead to prefetch (1, 2 and 4 measured the same)
 
 // Software prefetch of [p, p + bytes) into L2, one cache line at a time.
 inline void prefetch_bytes(const uint8_t* p, size_t bytes) {
-  for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
+  for (size_t off = 0; off < bytes; off += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p + off), _MM_HINT_T1);
 }
+
+// Prefetch into L2 the `bytes` bytes at p + distance, one cache line at a time (decode: the same
+// bytes a few rows on, spread over the loop that reads p).
+inline void prefetch_ahead(const void* p, size_t bytes, size_t distance) {
+  const char* ahead = static_cast<const char*>(p) + distance;
+  for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T1);
+  _mm_prefetch(ahead + bytes - 1, _MM_HINT_T1);
+}
+
+// Decode's mat-vec over weight rows [r0, r1) for a kernel K with
+// `template <int R, int kAhead> rows_x1(n, w, wrb, a, c)` (R rows times one activation row, the
+// rows kAhead on prefetched on the way): tiles of R rows, prefetching kAhead rows on but never
+// past r1 -- those rows are another work item's, maybe another core's, and lines fetched here
+// would only crowd this core's L2 -- with the first kAhead rows prefetched up front. On 7B shapes
+// this beats prefetching each next tile in one burst before computing (the gemm_tiled path) by
+// 9-24% (bench/kernels_matvec): a burst of prefetches waits for fill buffers.
+template <class K, int R, int kAhead>
+void matvec_rows(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
+                 float* c) {
+  const int64_t first = r1 - r0 < kAhead ? r1 - r0 : kAhead;
+  prefetch_bytes(w + size_t(r0) * wrb, size_t(first) * wrb);
+  int64_t r = r0;
+  for (; r + R + kAhead <= r1; r += R) K::template rows_x1<R, kAhead>(n, w + size_t(r) * wrb, wrb, a, c + r);
+  for (; r + R <= r1; r += R) K::template rows_x1<R, 0>(n, w + size_t(r) * wrb, wrb, a, c + r);
+  for (; r < r1; ++r) K::template rows_x1<1, 0>(n, w + size_t(r) * wrb, wrb, a, c + r);
+}
+
+// The entry points of a kernel K whose one implementation is
+// `template <int R, int B, int kAhead> tile_prefetching(n, w, wrb, a, arb, c, ldc)` (kAhead > 0:
+// prefetch the rows kAhead on while reading): the gemm tile (no prefetch), and decode's mat-vec in
+// tiles of kMatvecRows rows prefetching 8 rows on. Derive K from it (CRTP).
+template <class K, int kMatvecRows>
+struct PrefetchingTiles {
+  template <int R, int B>
+  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
+                   int64_t ldc) {
+    K::template tile_prefetching<R, B, 0>(n, w, wrb, a, arb, c, ldc);
+  }
+  template <int R, int kAhead>
+  static void rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
+    K::template tile_prefetching<R, 1, kAhead>(n, w, wrb, a, 0, c, 1);
+  }
+  static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
+                     float* c) {
+    matvec_rows<K, kMatvecRows, 8>(n, r0, r1, w, wrb, a, c);
+  }
+};
 
 template <class K, int R, int B>
 void gemm_tail_cols(int rest, int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
@@ -42,10 +91,16 @@ void gemm_cols(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t
 }
 
 template <class K, int R, int B>
-void gemm_tiled(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb, int64_t nb,
-                float* c, int64_t ldc) {
+void gemm_tiled(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb,
+                int64_t nb, float* c, int64_t ldc) {
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
+  if constexpr (requires { &K::matvec; }) {  // a kernel with its own mat-vec for decode
+    if (nb == 1) {
+      K::matvec(n, r0, r1, wb, wrb, ab, c);
+      return;
+    }
+  }
   for (int64_t rb = r0; rb < r1; rb += kGemmRowBlock) {
     const int64_t re = rb + kGemmRowBlock < r1 ? rb + kGemmRowBlock : r1;
     for (int64_t jb = 0; jb < nb; jb += kGemmActBlock) {

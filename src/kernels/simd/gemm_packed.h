@@ -79,17 +79,10 @@ void sweep_tail(int rest, const uint8_t* tile, int nblk, const uint8_t* a, size_
 }
 
 // gemm entry: K is a packed kernel; Small is the register-tiled kernel (and its tile shape) for
-// batches below K::kMinBatch, where repacking does not pay for itself (a batch of 1 is a mat-vec,
-// through Small::matvec(n, r0, r1, w, wrb, a, c) when Small has one).
+// batches below K::kMinBatch, where repacking does not pay for itself (a batch of 1 is a mat-vec).
 template <class K, class Small, int R, int Bs>
 void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb,
                  int64_t nb, float* c, int64_t ldc) {
-  if constexpr (requires { &Small::matvec; }) {  // a kernel with its own mat-vec for decode
-    if (nb == 1) {
-      Small::matvec(n, r0, r1, static_cast<const uint8_t*>(w), wrb, static_cast<const uint8_t*>(a), c);
-      return;
-    }
-  }
   if (nb < K::kMinBatch) {
     gemm_tiled<Small, R, Bs>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
     return;

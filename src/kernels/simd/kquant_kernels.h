@@ -170,36 +170,9 @@ inline __m256i k_group_dots(const KUnpacked& u, const int8_t* aq) {
   return sum;
 }
 
-// Prefetch into L2 the block at `block`, `rows_ahead` rows on (decode: see K4Kernel::matvec).
-template <class W>
-inline void prefetch_block_ahead(const W& block, size_t wrb, int rows_ahead) {
-  const char* ahead = reinterpret_cast<const char*>(&block) + size_t(rows_ahead) * wrb;
-  for (size_t off = 0; off < sizeof(W); off += 64) _mm_prefetch(ahead + off, _MM_HINT_T1);
-  _mm_prefetch(ahead + sizeof(W) - 1, _MM_HINT_T1);
-}
-
 template <class W, void (*Unpack)(const W&, KUnpacked&)>
-struct KQuantKernel {
-  static constexpr int kPrefetchRows = 8;  // decode: how far ahead matvec prefetches
-
-  template <int R, int B>
-  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
-                   int64_t ldc) {
-    tile_prefetching<R, B, 0>(n, w, wrb, a, arb, c, ldc);
-  }
-
-  // Decode (gemm_packed calls this for nb == 1): one row at a time, prefetching kPrefetchRows on
-  // but never past r1, and the first rows up front (as K4Kernel::matvec).
-  static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
-                     float* c) {
-    const int64_t first = r1 - r0 < kPrefetchRows ? r1 - r0 : kPrefetchRows;
-    prefetch_bytes(w + size_t(r0) * wrb, size_t(first) * wrb);
-    int64_t r = r0;
-    for (; r + 1 + kPrefetchRows <= r1; ++r)
-      tile_prefetching<1, 1, kPrefetchRows>(n, w + size_t(r) * wrb, wrb, a, 0, c + r, 1);
-    for (; r < r1; ++r) tile_prefetching<1, 1, 0>(n, w + size_t(r) * wrb, wrb, a, 0, c + r, 1);
-  }
-
+struct KQuantKernel : PrefetchingTiles<KQuantKernel<W, Unpack>, 1> {  // decode: one row at a time
+  // With kPrefetchAhead > 0, each block of each row also prefetches the block that many rows on.
   template <int R, int B, int kPrefetchAhead>
   static void tile_prefetching(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb,
                                float* c, int64_t ldc) {
@@ -212,7 +185,7 @@ struct KQuantKernel {
       KUnpacked u[R];
       for (int r = 0; r < R; ++r) {
         const W& x = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
-        if constexpr (kPrefetchAhead > 0) prefetch_block_ahead(x, wrb, kPrefetchAhead);
+        if constexpr (kPrefetchAhead > 0) prefetch_ahead(&x, sizeof(W), size_t(kPrefetchAhead) * wrb);
         Unpack(x, u[r]);
       }
       for (int b = 0; b < B; ++b) {
@@ -258,7 +231,7 @@ void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float
         _mm_packs_epi32(_mm256_castsi256_si128(pairs32), _mm256_extracti128_si256(pairs32, 1));
     for (int r = 0; r < R; ++r) {
       const W& x = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
-      if constexpr (kPrefetchAhead > 0) prefetch_block_ahead(x, wrb, kPrefetchAhead);
+      if constexpr (kPrefetchAhead > 0) prefetch_ahead(&x, sizeof(W), size_t(kPrefetchAhead) * wrb);
       uint32_t u[3];
       std::memcpy(u, x.scales, 12);
       const uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
@@ -310,22 +283,15 @@ void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float
 
 template <class W, void (*Unpack)(const W&, KUnpacked&), bool kFifthBit>
 struct K4Kernel {
-  static constexpr int kMatvecRows = 4;    // rows per mat-vec tile (1, 2, 4 measured: 4 best)
-  static constexpr int kPrefetchRows = 8;  // how far ahead the mat-vec prefetches (~18 KiB at 4096)
-
-  // Decode (gemm_packed calls this for nb == 1): prefetching kPrefetchRows on, never past r1
-  // (those rows are another work item's, maybe another core's), and the first rows up front.
+  // Decode: 4 rows at a time (1, 2 and 4 measured: 4 best), prefetching 8 rows on (~18 KiB at
+  // 4096 columns; gemm_packed calls matvec for nb == 1).
+  template <int R, int kAhead>
+  static void rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
+    k4_rows_x1<W, kFifthBit, R, kAhead>(n, w, wrb, a, c);
+  }
   static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
                      float* c) {
-    const int64_t first = r1 - r0 < kPrefetchRows ? r1 - r0 : kPrefetchRows;
-    prefetch_bytes(w + size_t(r0) * wrb, size_t(first) * wrb);
-    int64_t r = r0;
-    for (; r + kMatvecRows + kPrefetchRows <= r1; r += kMatvecRows) {
-      k4_rows_x1<W, kFifthBit, kMatvecRows, kPrefetchRows>(n, w + size_t(r) * wrb, wrb, a, c + r);
-    }
-    for (; r + kMatvecRows <= r1; r += kMatvecRows)
-      k4_rows_x1<W, kFifthBit, kMatvecRows>(n, w + size_t(r) * wrb, wrb, a, c + r);
-    for (; r < r1; ++r) k4_rows_x1<W, kFifthBit, 1>(n, w + size_t(r) * wrb, wrb, a, c + r);
+    matvec_rows<K4Kernel, 4, 8>(n, r0, r1, w, wrb, a, c);
   }
 
   template <int R, int B>

@@ -65,12 +65,14 @@ struct Q8_0Kind {
 };
 
 template <class T>
-struct LegacyKernel {
+struct LegacyKernel : PrefetchingTiles<LegacyKernel<T>, 4> {
   using W = typename T::W;
   using A = typename T::A;
 
-  template <int R, int B>
-  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+  // With kAhead > 0, every 8 blocks of each row also prefetch the same 8 blocks kAhead rows on.
+  template <int R, int B, int kAhead>
+  static void tile_prefetching(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb,
+                               float* c, int64_t ldc) {
     __m256 acc[R][B];
     float min_acc[R][B];
     for (int r = 0; r < R; ++r) {
@@ -86,6 +88,9 @@ struct LegacyKernel {
       float wm[R];
       for (int r = 0; r < R; ++r) {
         const W& blk = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
+        if constexpr (kAhead > 0) {
+          if (i % 8 == 0) prefetch_ahead(&blk, 8 * sizeof(W), size_t(kAhead) * wrb);
+        }
         wq[r] = T::quants(blk);
         wd[r] = _mm256_set1_ps(half_to_float(blk.d));
         if constexpr (T::kMin) wm[r] = T::min(blk);
@@ -115,7 +120,8 @@ struct LegacyKernel {
 #if LP_SIMD_VNNI
             p = _mm256_dpbusd_epi32(corr, wq[r], aq);
 #else
-            p = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(wq[r], aq), corr), _mm256_set1_epi16(1));
+            p = _mm256_madd_epi16(_mm256_sub_epi16(_mm256_maddubs_epi16(wq[r], aq), corr),
+                                  _mm256_set1_epi16(1));
 #endif
           } else {
             p = dot_u8s8(wq[r], aq);
@@ -134,9 +140,10 @@ struct LegacyKernel {
 // Eight consecutive fp16 block scales, `stride` bytes apart, as floats: one gather of the 32-bit
 // words at each scale (the scale and the block's next two bytes), keep the low halves, convert.
 inline __m256 gather_scales8(const void* first_scale, int stride) {
-  const __m256i offsets = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
-  const __m256i words = _mm256_and_si256(_mm256_i32gather_epi32(static_cast<const int*>(first_scale), offsets, 1),
-                                         _mm256_set1_epi32(0xffff));
+  const __m256i offsets =
+      _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
+  const __m256i words = _mm256_and_si256(
+      _mm256_i32gather_epi32(static_cast<const int*>(first_scale), offsets, 1), _mm256_set1_epi32(0xffff));
   return _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
 }
 
@@ -145,7 +152,8 @@ inline __m256 gather_scales8(const void* first_scale, int stride) {
 // 2p, 2p+1] and [high halves] -- with their -8 * sum(a) offsets and their scales, so each weight
 // pair costs one 128-bit insert, two masks, two dot products and one fma; the fp16 scales of 8
 // blocks are converted with one gather.
-template <int R>
+// With kAhead > 0, each row's 8 blocks also prefetch the same blocks kAhead rows on.
+template <int R, int kAhead>
 void q4_0_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
   const auto* ab = reinterpret_cast<const block_q8_0*>(a);
   const __m256i low4 = _mm256_set1_epi8(0x0f), eight = _mm256_set1_epi8(8);
@@ -159,21 +167,25 @@ void q4_0_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, flo
       const block_q8_0& a0 = ab[i + 2 * p];
       const block_q8_0& a1 = ab[i + 2 * p + 1];
       act_lo[p] = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a0.qs)), load128(a1.qs), 1);
-      act_hi[p] = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a0.qs + 16)), load128(a1.qs + 16), 1);
-      corr[p] = _mm256_sub_epi32(_mm256_setzero_si256(), dot_u8s8_acc(dot_u8s8(eight, act_lo[p]), eight, act_hi[p]));
+      act_hi[p] =
+          _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a0.qs + 16)), load128(a1.qs + 16), 1);
+      corr[p] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                 dot_u8s8_acc(dot_u8s8(eight, act_lo[p]), eight, act_hi[p]));
     }
     const __m256 act_d = gather_scales8(&ab[i].d, sizeof(block_q8_0));
     for (int r = 0; r < R; ++r) {
       const auto* x = reinterpret_cast<const block_q4_0*>(w + size_t(r) * wrb) + i;
+      if constexpr (kAhead > 0) prefetch_ahead(x, 8 * sizeof(block_q4_0), size_t(kAhead) * wrb);
       const __m256 d = _mm256_mul_ps(gather_scales8(&x[0].d, sizeof(block_q4_0)), act_d);
       for (int p = 0; p < 4; ++p) {
-        const __m256i packed = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(x[2 * p].qs)), load128(x[2 * p + 1].qs), 1);
+        const __m256i packed = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(x[2 * p].qs)),
+                                                       load128(x[2 * p + 1].qs), 1);
         const __m256i q_lo = _mm256_and_si256(packed, low4);
         const __m256i q_hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
         const __m256i dots = dot_u8s8_acc(dot_u8s8_acc(corr[p], q_lo, act_lo[p]), q_hi, act_hi[p]);
         // int32 lanes 0-3 hold block 2p, lanes 4-7 block 2p + 1.
-        const __m256 scale = _mm256_permutevar8x32_ps(d, _mm256_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1,
-                                                                           2 * p + 1, 2 * p + 1, 2 * p + 1));
+        const __m256 scale = _mm256_permutevar8x32_ps(
+            d, _mm256_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1));
         acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots), scale, acc[r]);
       }
     }
@@ -182,8 +194,9 @@ void q4_0_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, flo
     float sum = hsum(acc[r]);
     if (i < nblocks) {  // the last n % 256 elements through the generic tile
       float rest;
-      LegacyKernel<Q4_0Kind>::template tile<1, 1>((nblocks - i) * QK4_0, w + size_t(r) * wrb + size_t(i) * sizeof(block_q4_0),
-                                                  0, a + size_t(i) * sizeof(block_q8_0), 0, &rest, 1);
+      LegacyKernel<Q4_0Kind>::template tile<1, 1>((nblocks - i) * QK4_0,
+                                                  w + size_t(r) * wrb + size_t(i) * sizeof(block_q4_0), 0,
+                                                  a + size_t(i) * sizeof(block_q8_0), 0, &rest, 1);
       sum += rest;
     }
     c[r] = sum;
@@ -192,12 +205,23 @@ void q4_0_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, flo
 
 struct Q4_0Kernel {
   template <int R, int B>
-  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+  static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
+                   int64_t ldc) {
     if constexpr (B == 1) {
-      q4_0_rows_x1<R>(n, w, wrb, a, c);
+      q4_0_rows_x1<R, 0>(n, w, wrb, a, c);
     } else {
       LegacyKernel<Q4_0Kind>::template tile<R, B>(n, w, wrb, a, arb, c, ldc);
     }
+  }
+
+  // Decode: 4 rows at a time, prefetching 8 rows on (gemm_packed calls matvec for nb == 1).
+  template <int R, int kAhead>
+  static void rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
+    q4_0_rows_x1<R, kAhead>(n, w, wrb, a, c);
+  }
+  static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
+                     float* c) {
+    matvec_rows<Q4_0Kernel, 4, 8>(n, r0, r1, w, wrb, a, c);
   }
 };
 
