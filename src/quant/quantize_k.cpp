@@ -147,9 +147,12 @@ void quantize_q8_K(const float* x, block_q8_K* y, int64_t n) {
   for (int64_t b = 0; b < n / QK_K; ++b, x += QK_K) {
     float amax = 0.0f;
     for (int i = 0; i < QK_K; ++i) amax = std::max(amax, std::fabs(x[i]));
-    // q in -127..127 (never -128), so a kernel may negate quants without overflow.
-    const float d = amax / 127.0f;
-    const float id = d > 0 ? 1.0f / d : 0.0f;
+    // q in -127..127 (never -128), so a kernel may negate quants without overflow. Q8_K only
+    // ever holds activations: id = 127 / amax and d = 1 / id, llama.cpp's Q8_K arithmetic (its
+    // quants are ours negated when the largest element is positive, which gives the same d * q),
+    // so both engines feed the same integers to the K-quant dot products.
+    const float id = amax > 0 ? 127.0f / amax : 0.0f;
+    const float d = amax > 0 ? 1.0f / id : 0.0f;
     y[b].d = d;
     for (int g = 0; g < QK_K / 16; ++g) {
       int sum = 0;

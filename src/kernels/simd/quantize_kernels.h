@@ -1,4 +1,5 @@
-// Activation quantizers, byte-identical to the reference ones (quant/quantize_*.cpp): the same
+// Activation quantizers, byte-identical to the ref tier's (kernels/ref/quantize_act.cpp) and to
+// llama.cpp's x86 ones (Q8_0/Q8_1: q = round(x * (127 / amax)); Q8_K: d = 1 / (127 / amax)): the same
 // absmax, the same IEEE division and reciprocal, round-to-nearest-even (vcvtps2dq under the default
 // MXCSR, as lrintf), the same clamp to -127..127 and the same fp16 rounding (vcvtps2ph, RNE).
 #pragma once
@@ -48,10 +49,10 @@ inline float store_half(float d, fp16_t* out) {
 void quantize_row_q8_0(const float* x, void* y, int64_t n) {
   auto* out = static_cast<block_q8_0*>(y);
   for (int64_t b = 0; b < n / QK8_0; ++b, x += QK8_0) {
-    // Divide by the unrounded scale, as quantize_row_ref (and llama.cpp) do.
-    const float d = absmax32(x) / 127.0f;
+    const float amax = absmax32(x);
+    const float d = amax / 127.0f;
     store_half(d, &out[b].d);
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), quantize32(x, id));
   }
 }
@@ -59,9 +60,10 @@ void quantize_row_q8_0(const float* x, void* y, int64_t n) {
 void quantize_row_q8_1(const float* x, void* y, int64_t n) {
   auto* out = static_cast<block_q8_1*>(y);
   for (int64_t b = 0; b < n / QK8_1; ++b, x += QK8_1) {
-    const float d = absmax32(x) / 127.0f;
+    const float amax = absmax32(x);
+    const float d = amax / 127.0f;
     store_half(d, &out[b].d);
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     const __m256i q = quantize32(x, id);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[b].qs), q);
     const int32_t sum = hsum_i32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), q), _mm256_set1_epi16(1)));
@@ -77,8 +79,8 @@ void quantize_row_q8_k(const float* x, void* y, int64_t n) {
       const float m = absmax32(x + 32 * g);
       amax = m > amax ? m : amax;
     }
-    const float d = amax / 127.0f;
-    const float id = d > 0 ? 1.0f / d : 0.0f;
+    const float id = amax > 0 ? 127.0f / amax : 0.0f;
+    const float d = amax > 0 ? 1.0f / id : 0.0f;
     out[b].d = d;
     for (int g = 0; g < 8; ++g) {
       const __m256i q = quantize32(x + 32 * g, id);
