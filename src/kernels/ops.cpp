@@ -14,7 +14,13 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n_rows, int64_t 
   for (int64_t r = 0; r < n_rows; ++r) {
     const float* xr = x + r * n;
     float* yr = y + r * n;
-    const float mean_sq = ops_detail::dot(xr, xr, n) / float(n);
+    // The mean square in double (float squares, summed in order), then rounded to float: this is
+    // llama.cpp's arithmetic, so both engines scale a row by the same float. The sum costs little
+    // next to the mat-muls, and a last-bit difference here can flip the 8-bit rounding of the
+    // quantized activations that the next mat-muls read.
+    double sum_sq = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum_sq += double(xr[i] * xr[i]);
+    const float mean_sq = float(sum_sq / double(n));
     const float inv = 1.0f / std::sqrt(mean_sq + eps);
     for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] * inv * w[i];
   }
@@ -44,11 +50,51 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+namespace {
+
+// exp(x) for SiLU, rounded the way llama.cpp's CPU SIMD SiLU rounds it (the approximation of Arm's
+// optimized-routines expf: 2^n by the exponent, exp of the remainder b = x - n ln2 by a degree-5
+// polynomial in Estrin form, every step one fused multiply-add; max error ~1.5 ulp). The gate of
+// the feed-forward block goes through it, and its output is quantized to 8 bits for the down
+// projection, where a last-bit difference flips a rounding now and then; so we use the very same
+// steps instead of our own exp. |n| > 192: 0 below, infinity above.
+static inline float exp_for_silu(float x) {
+  const float shift = 0x1.8p23f;
+  const float n = std::fma(x, 0x1.715476p+0f, shift) - shift;  // round(x / ln2)
+  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  const float u = b * b;
+  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                                    std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+  return std::ldexp(j, int(n));  // exact scaling by 2^n (rounded once if the result is subnormal)
+}
+
+static inline void silu_mul_rows(const float* gate, const float* up, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
-    out[i] = g / (1.0f + ops_detail::exp_approx(-g)) * up[i];
+    out[i] = g / (1.0f + exp_for_silu(-g)) * up[i];
   }
+}
+
+#if defined(__x86_64__)
+// Same arithmetic; the target lets std::fma be one instruction instead of a libm call.
+__attribute__((target("avx2,fma"))) void silu_mul_fma(const float* gate, const float* up, float* out, int64_t n) {
+  silu_mul_rows(gate, up, out, n);
+}
+#endif
+
+}  // namespace
+
+void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
+#if defined(__x86_64__)
+  static const bool has_fma = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2");
+  if (has_fma) {
+    silu_mul_fma(gate, up, out, n);
+    return;
+  }
+#endif
+  silu_mul_rows(gate, up, out, n);
 }
 
 void add(const float* a, const float* b, float* out, int64_t n) {
@@ -60,6 +106,44 @@ void convert_f32_to_f16(const float* x, fp16_t* y, int64_t n) {
 }
 
 void convert_f16_to_f32(const fp16_t* x, float* y, int64_t n) { ops_detail::f16_to_f32(x, y, n); }
+
+namespace {
+
+// Rotates the first 2 * half dimensions of each head of a row (see rope()). Each output is one
+// fused multiply-add over the other product, rounded once, as llama.cpp's CPU build computes it
+// (its compiler contracts a * c - b * s into fma(a, c, -(b * s)) and a * s + b * c into
+// fma(a, s, b * c)): the rotated K and Q then carry the same last bits in both engines, and
+// the 8-bit activation rounding downstream sees the same values.
+static inline void rotate_row(float* row, int n_head, int head_dim, int half, RopeLayout layout,
+                              const float* cos_t, const float* sin_t) {
+  for (int h = 0; h < n_head; ++h) {
+    float* v = row + int64_t(h) * head_dim;
+    if (layout == RopeLayout::Normal) {
+      for (int k = 0; k < half; ++k) {
+        const float a = v[2 * k], b = v[2 * k + 1];
+        v[2 * k] = std::fma(a, cos_t[k], -(b * sin_t[k]));
+        v[2 * k + 1] = std::fma(a, sin_t[k], b * cos_t[k]);
+      }
+    } else {
+      for (int k = 0; k < half; ++k) {
+        const float a = v[k], b = v[k + half];
+        v[k] = std::fma(a, cos_t[k], -(b * sin_t[k]));
+        v[k + half] = std::fma(a, sin_t[k], b * cos_t[k]);
+      }
+    }
+  }
+}
+
+#if defined(__x86_64__)
+// Same arithmetic; the target makes std::fma one instruction instead of a libm call.
+__attribute__((target("avx2,fma"))) void rotate_row_fma(float* row, int n_head, int head_dim, int half,
+                                                         RopeLayout layout, const float* cos_t,
+                                                         const float* sin_t) {
+  rotate_row(row, n_head, head_dim, half, layout, cos_t, sin_t);
+}
+#endif
+
+}  // namespace
 
 void rope(float* x, int64_t n_rows, int64_t row_stride, int n_head, int head_dim, int p0,
           const RopeParams& params) {
@@ -84,22 +168,14 @@ void rope(float* x, int64_t n_rows, int64_t row_stride, int n_head, int head_dim
       theta *= theta_scale;
     }
     float* row = x + r * row_stride;
-    for (int h = 0; h < n_head; ++h) {
-      float* v = row + int64_t(h) * head_dim;
-      if (params.layout == RopeLayout::Normal) {
-        for (int k = 0; k < half; ++k) {
-          const float a = v[2 * k], b = v[2 * k + 1];
-          v[2 * k] = a * cos_t[k] - b * sin_t[k];
-          v[2 * k + 1] = a * sin_t[k] + b * cos_t[k];
-        }
-      } else {
-        for (int k = 0; k < half; ++k) {
-          const float a = v[k], b = v[k + half];
-          v[k] = a * cos_t[k] - b * sin_t[k];
-          v[k + half] = a * sin_t[k] + b * cos_t[k];
-        }
-      }
+#if defined(__x86_64__)
+    static const bool has_fma = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2");
+    if (has_fma) {
+      rotate_row_fma(row, n_head, head_dim, half, params.layout, cos_t, sin_t);
+      continue;
     }
+#endif
+    rotate_row(row, n_head, head_dim, half, params.layout, cos_t, sin_t);
   }
 }
 
