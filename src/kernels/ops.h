@@ -69,6 +69,12 @@ void rope(float* x, int64_t n_rows, int64_t row_stride, int n_head, int head_dim
 // position t (a linear cache): before the call, K/V rows for positions 0 .. p0 + nq - 1 must have
 // been written, including those of the nq query tokens themselves (already RoPE'd for K).
 
+// How attention rounds. F32: scores, softmax and the weighted V sum in F32 (two passes).
+// F16Accumulate: llama.cpp's CPU flash-attention rounding (query rounded to F16, online softmax,
+// V accumulated in F16; src/kernels/ops_attention_f16acc.cpp), so that quantized models pick the
+// same tokens as llama.cpp where the choice hinges on those roundings.
+enum class AttentionPrecision { F32, F16Accumulate };
+
 struct AttentionShape {
   int n_head = 0;          // query heads
   int n_head_kv = 0;       // KV heads; n_head % n_head_kv == 0 (GQA: n_head / n_head_kv share one)
@@ -77,6 +83,7 @@ struct AttentionShape {
                            // position p only if p - window < t <= p (the window includes p itself,
                            // as llama.cpp and Hugging Face Mistral mask: masked if p - t >= window)
   float scale = 0;         // 0: 1 / sqrt(head_dim)
+  AttentionPrecision precision = AttentionPrecision::F32;
 };
 
 // Floats of scratch attention() needs for a context of n_ctx positions with n_threads threads.

@@ -231,7 +231,9 @@ void set_attention_simd(int mode) { g_simd_override = mode; }
 
 size_t attention_scratch_floats(const AttentionShape& shape, int n_ctx, int n_threads) {
   check_shape(shape);
-  return per_thread_floats(shape, n_ctx) * size_t(std::max(1, n_threads));
+  const size_t per_thread =
+      std::max(per_thread_floats(shape, n_ctx), ops_detail::attention_f16acc_scratch_floats(shape));
+  return per_thread * size_t(std::max(1, n_threads));
 }
 
 void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16_t* v,
@@ -245,15 +247,23 @@ void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16
   }
   const int nth = pool.size();
   const size_t per_thread = scratch_floats / size_t(nth);
-  if (per_thread < per_thread_floats(shape, int64_t(p0) + nq)) {
+  const size_t needed = shape.precision == AttentionPrecision::F16Accumulate
+                            ? ops_detail::attention_f16acc_scratch_floats(shape)
+                            : per_thread_floats(shape, int64_t(p0) + nq);
+  if (per_thread < needed) {
     throw Error(ErrorKind::InvalidArgument,
                 "attention: scratch of " + std::to_string(scratch_floats) + " floats is too small for " +
                     std::to_string(p0 + nq) + " positions on " + std::to_string(nth) +
                     " threads (see attention_scratch_floats)");
   }
+  const float scale = shape.scale > 0 ? shape.scale : 1.0f / std::sqrt(float(shape.head_dim));
+  if (shape.precision == AttentionPrecision::F16Accumulate) {
+    ops_detail::attention_f16acc(q, q_row_stride, k, v, kv_row_stride, nq, p0, shape, scale, out, out_row_stride,
+                                 scratch, per_thread, pool);
+    return;
+  }
   const Job job{q,  q_row_stride, k, v, kv_row_stride, nq, p0, shape,
-                shape.scale > 0 ? shape.scale : 1.0f / std::sqrt(float(shape.head_dim)),
-                out, out_row_stride, use_avx2()};
+                scale, out, out_row_stride, use_avx2()};
   const int n_blocks = (nq + kRowBlock - 1) / kRowBlock;
   const int64_t n_items = int64_t(n_blocks) * shape.n_head_kv;
   auto& counter = pool.chunk_counter();

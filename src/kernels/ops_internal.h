@@ -106,3 +106,20 @@ static inline void f16_to_f32(const fp16_t* x, float* y, int64_t n) {
 void set_attention_simd(int mode);
 
 }  // namespace lp::ops_detail
+
+namespace lp {
+class ThreadPool;
+struct AttentionShape;
+}  // namespace lp
+
+namespace lp::ops_detail {
+
+// AttentionPrecision::F16Accumulate (ops_attention_f16acc.cpp): per-thread scratch floats, and
+// the pass itself, one (query row, head) work item at a time; attention() checks the arguments.
+size_t attention_f16acc_scratch_floats(const AttentionShape& shape);
+void attention_f16acc(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16_t* v,
+                      int64_t kv_row_stride, int nq, int p0, const AttentionShape& shape, float scale,
+                      float* out, int64_t out_row_stride, float* scratch, size_t per_thread,
+                      ThreadPool& pool);
+
+}  // namespace lp::ops_detail

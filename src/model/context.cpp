@@ -42,6 +42,8 @@ struct Context::Impl {
         cache(m.hparams().n_layer, p.n_ctx, m.hparams().n_embd_kv()),
         buffers(m, p.n_batch, p.n_ctx, pool.size()) {
     options.rope_layout = rope_layout_from_env();
+    if (const char* a = std::getenv("LLAMAPROF_ATTENTION"); a && std::string(a) == "f16acc")
+      options.attention_precision = AttentionPrecision::F16Accumulate;
     logits.resize(size_t(m.hparams().n_vocab));
   }
 };

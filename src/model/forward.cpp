@@ -97,7 +97,8 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
   Activations& acts = buf.acts;
 
   const RopeParams rope_params{hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, options.rope_layout};
-  const AttentionShape att_shape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.sliding_window, 0.0f};
+  const AttentionShape att_shape{hp.n_head,           hp.n_head_kv, hp.head_dim, hp.sliding_window, 0.0f,
+                                 options.attention_precision};
 
   {  // Embedding lookup: token_embd rows may be quantized; dequantize the ones we need.
     OpTimer t(prof, Op::Embed);

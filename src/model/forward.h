@@ -67,6 +67,7 @@ struct ForwardBuffers {
 
 struct ForwardOptions {
   RopeLayout rope_layout = RopeLayout::Normal;  // llama GGUF files: Normal (adjacent pairs)
+  AttentionPrecision attention_precision = AttentionPrecision::F32;
 };
 
 // Evaluates tokens[0..n) at positions cache.n_past() .. + n - 1 (n <= buffers.max_tokens, the
