@@ -31,7 +31,8 @@ constexpr int kRowBlock = 8;
 // Generic: convert the row to F32 once (row_f32), then SSE2-vectorized F32 loops.
 // AVX2: F16C converts 8 halves per instruction, so each dot/axpy reads the F16 row directly.
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma,f16c"))) float dot_f16_avx2(const float* q, const fp16_t* k, int n) {
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline float dot_f16_avx2(const float* q, const fp16_t* k,
+                                                                                  int n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
   int i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -49,14 +50,45 @@ __attribute__((target("avx2,fma,f16c"))) float dot_f16_avx2(const float* q, cons
   return sum;
 }
 
-__attribute__((target("avx2,fma,f16c"))) void axpy_f16_avx2(float w, const fp16_t* v, float* o, int n) {
-  const __m256 wv = _mm256_set1_ps(w);
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + i)));
-    _mm256_storeu_ps(o + i, _mm256_fmadd_ps(wv, x, _mm256_loadu_ps(o + i)));
+// scores[t] = scale * (q . k row t) for n key rows `stride` halves apart: the loop over keys inside
+// one target function, so that the dot is inlined (a call per key cost as much as the dot).
+__attribute__((target("avx2,fma,f16c"))) void scores_f16_avx2(const float* q, const fp16_t* k, int64_t stride,
+                                                             int n, int hd, float scale, float* scores) {
+  for (int t = 0; t < n; ++t) scores[t] = scale * dot_f16_avx2(q, k + t * stride, hd);
+}
+
+// o[0..hd) = sum over t < n of w[t] * (v row t): 64 outputs at a time stay in registers for all n
+// rows (instead of loading and storing o once per row). Per output element the fmas run in the
+// same order as an axpy per row would, so the result is the same.
+__attribute__((target("avx2,fma,f16c"))) void weighted_sum_f16_avx2(const float* w, const fp16_t* v, int64_t stride,
+                                                                   int n, int hd, float* o) {
+  int d0 = 0;
+  for (; d0 + 64 <= hd; d0 += 64) {  // 8 accumulators
+    __m256 acc[8];
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_ps();
+    for (int t = 0; t < n; ++t) {
+      const __m256 wt = _mm256_set1_ps(w[t]);
+      const fp16_t* row = v + t * stride + d0;
+      for (int k = 0; k < 8; ++k) {
+        const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + 8 * k)));
+        acc[k] = _mm256_fmadd_ps(wt, x, acc[k]);
+      }
+    }
+    for (int k = 0; k < 8; ++k) _mm256_storeu_ps(o + d0 + 8 * k, acc[k]);
   }
-  for (; i < n; ++i) o[i] += w * _cvtsh_ss(v[i]);
+  for (; d0 + 8 <= hd; d0 += 8) {  // what is left of head_dim, 8 at a time
+    __m256 acc = _mm256_setzero_ps();
+    for (int t = 0; t < n; ++t) {
+      const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + t * stride + d0)));
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), x, acc);
+    }
+    _mm256_storeu_ps(o + d0, acc);
+  }
+  for (int d = d0; d < hd; ++d) {  // head_dim % 8 (e.g. 100)
+    float sum = 0;
+    for (int t = 0; t < n; ++t) sum = std::fma(w[t], _cvtsh_ss(v[t * stride + d]), sum);
+    o[d] = sum;
+  }
 }
 #endif
 
@@ -139,19 +171,30 @@ struct Job {
 
     // Pass 1: scores. Row r sees keys [first_key(p_r), p_r]; within the block, the first visible
     // key grows with r and the last one too.
-    for (int t = t_lo; t < t_hi; ++t) {
+#if defined(__x86_64__)
+    if (avx2) {
+      for (int r = 0; r < n_rows; ++r) {
+        const int p = p0 + i0 + r;
+        const int a = first_key(p);
+        for (int j = 0; j < group; ++j) {
+          const int rh = r * group + j;
+          float* s = scores + rh * n_t + (a - t_lo);
+          scores_f16_avx2(qh[rh], k + int64_t(a) * kv_row_stride + int64_t(g) * hd, kv_row_stride, p + 1 - a, hd,
+                          scale, s);
+          for (int t = 0; t < p + 1 - a; ++t) row_max[rh] = std::max(row_max[rh], s[t]);
+        }
+      }
+    }
+#endif
+    for (int t = avx2 ? t_hi : t_lo; t < t_hi; ++t) {
       const fp16_t* k_row = k + int64_t(t) * kv_row_stride + int64_t(g) * hd;
-      if (!avx2) ops_detail::f16_to_f32(k_row, row_f32, hd);
+      ops_detail::f16_to_f32(k_row, row_f32, hd);
       for (int r = 0; r < n_rows; ++r) {
         const int p = p0 + i0 + r;
         if (t > p || t < first_key(p)) continue;
         for (int j = 0; j < group; ++j) {
           const int rh = r * group + j;
-#if defined(__x86_64__)
-          const float dot = avx2 ? dot_f16_avx2(qh[rh], k_row, hd) : ops_detail::dot(qh[rh], row_f32, hd);
-#else
           const float dot = ops_detail::dot(qh[rh], row_f32, hd);
-#endif
           const float s = scale * dot;
           scores[rh * n_t + (t - t_lo)] = s;
           row_max[rh] = std::max(row_max[rh], s);
@@ -187,9 +230,22 @@ struct Job {
 
     // Pass 2: weighted sum of V rows.
     std::fill(acc, acc + int64_t(n_pairs) * hd, 0.0f);
-    for (int t = t_lo; t < t_hi; ++t) {
+#if defined(__x86_64__)
+    if (avx2) {
+      for (int r = 0; r < n_rows; ++r) {
+        const int p = p0 + i0 + r;
+        const int a = first_key(p);
+        for (int j = 0; j < group; ++j) {
+          const int rh = r * group + j;
+          weighted_sum_f16_avx2(scores + rh * n_t + (a - t_lo), v + int64_t(a) * kv_row_stride + int64_t(g) * hd,
+                                kv_row_stride, p + 1 - a, hd, acc + int64_t(rh) * hd);
+        }
+      }
+    }
+#endif
+    for (int t = avx2 ? t_hi : t_lo; t < t_hi; ++t) {
       const fp16_t* v_row = v + int64_t(t) * kv_row_stride + int64_t(g) * hd;
-      if (!avx2) ops_detail::f16_to_f32(v_row, row_f32, hd);
+      ops_detail::f16_to_f32(v_row, row_f32, hd);
       for (int r = 0; r < n_rows; ++r) {
         const int p = p0 + i0 + r;
         if (t > p || t < first_key(p)) continue;
@@ -197,12 +253,6 @@ struct Job {
           const int rh = r * group + j;
           const float w = scores[rh * n_t + (t - t_lo)];
           float* o = acc + int64_t(rh) * hd;
-#if defined(__x86_64__)
-          if (avx2) {
-            axpy_f16_avx2(w, v_row, o, hd);
-            continue;
-          }
-#endif
           for (int d = 0; d < hd; ++d) o[d] += w * row_f32[d];
         }
       }
