@@ -169,21 +169,23 @@ struct Job {
       }
     }
 
+    // fn(rh, a, n) for every (row, query head) pair: its visible keys are [a, a + n).
+    auto each_pair = [&](auto&& fn) {
+      for (int r = 0; r < n_rows; ++r) {
+        const int p = p0 + i0 + r;
+        for (int j = 0; j < group; ++j) fn(r * group + j, first_key(p), p + 1 - first_key(p));
+      }
+    };
+
     // Pass 1: scores. Row r sees keys [first_key(p_r), p_r]; within the block, the first visible
     // key grows with r and the last one too.
 #if defined(__x86_64__)
     if (avx2) {
-      for (int r = 0; r < n_rows; ++r) {
-        const int p = p0 + i0 + r;
-        const int a = first_key(p);
-        for (int j = 0; j < group; ++j) {
-          const int rh = r * group + j;
-          float* s = scores + rh * n_t + (a - t_lo);
-          scores_f16_avx2(qh[rh], k + int64_t(a) * kv_row_stride + int64_t(g) * hd, kv_row_stride, p + 1 - a, hd,
-                          scale, s);
-          for (int t = 0; t < p + 1 - a; ++t) row_max[rh] = std::max(row_max[rh], s[t]);
-        }
-      }
+      each_pair([&](int rh, int a, int n) {
+        float* s = scores + rh * n_t + (a - t_lo);
+        scores_f16_avx2(qh[rh], k + int64_t(a) * kv_row_stride + int64_t(g) * hd, kv_row_stride, n, hd, scale, s);
+        for (int t = 0; t < n; ++t) row_max[rh] = std::max(row_max[rh], s[t]);
+      });
     }
 #endif
     for (int t = avx2 ? t_hi : t_lo; t < t_hi; ++t) {
@@ -232,15 +234,10 @@ struct Job {
     std::fill(acc, acc + int64_t(n_pairs) * hd, 0.0f);
 #if defined(__x86_64__)
     if (avx2) {
-      for (int r = 0; r < n_rows; ++r) {
-        const int p = p0 + i0 + r;
-        const int a = first_key(p);
-        for (int j = 0; j < group; ++j) {
-          const int rh = r * group + j;
-          weighted_sum_f16_avx2(scores + rh * n_t + (a - t_lo), v + int64_t(a) * kv_row_stride + int64_t(g) * hd,
-                                kv_row_stride, p + 1 - a, hd, acc + int64_t(rh) * hd);
-        }
-      }
+      each_pair([&](int rh, int a, int n) {
+        weighted_sum_f16_avx2(scores + rh * n_t + (a - t_lo), v + int64_t(a) * kv_row_stride + int64_t(g) * hd,
+                              kv_row_stride, n, hd, acc + int64_t(rh) * hd);
+      });
     }
 #endif
     for (int t = avx2 ? t_hi : t_lo; t < t_hi; ++t) {
