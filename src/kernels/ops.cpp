@@ -3,6 +3,8 @@
 // reduction, branch-free selects, a polynomial exp instead of the libm call).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "kernels/ops.h"
 #include "kernels/ops_internal.h"
@@ -66,6 +68,14 @@ static inline float exp_for_silu(float x) {
   const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
                                     std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
                            u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  if (n >= -125.0f && n <= 127.0f) {  // j * 2^n is normal (j < 2): add n to the exponent, exactly
+    uint32_t bits;
+    std::memcpy(&bits, &j, 4);
+    bits += uint32_t(int32_t(n)) << 23;
+    float r;
+    std::memcpy(&r, &bits, 4);
+    return r;
+  }
   if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
   return std::ldexp(j, int(n));  // exact scaling by 2^n (rounded once if the result is subnormal)
 }
