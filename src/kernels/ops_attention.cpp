@@ -31,8 +31,8 @@ constexpr int kRowBlock = 8;
 // Generic: convert the row to F32 once (row_f32), then SSE2-vectorized F32 loops.
 // AVX2: F16C converts 8 halves per instruction, so each dot/axpy reads the F16 row directly.
 #if defined(__x86_64__)
-__attribute__((target("avx2,fma,f16c"), always_inline)) inline float dot_f16_avx2(const float* q, const fp16_t* k,
-                                                                                  int n) {
+__attribute__((target("avx2,fma,f16c"), always_inline)) inline float dot_f16_avx2(const float* q,
+                                                                                  const fp16_t* k, int n) {
   __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
   int i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -53,15 +53,15 @@ __attribute__((target("avx2,fma,f16c"), always_inline)) inline float dot_f16_avx
 // scores[t] = scale * (q . k row t) for n key rows `stride` halves apart: the loop over keys inside
 // one target function, so that the dot is inlined (a call per key cost as much as the dot).
 __attribute__((target("avx2,fma,f16c"))) void scores_f16_avx2(const float* q, const fp16_t* k, int64_t stride,
-                                                             int n, int hd, float scale, float* scores) {
+                                                              int n, int hd, float scale, float* scores) {
   for (int t = 0; t < n; ++t) scores[t] = scale * dot_f16_avx2(q, k + t * stride, hd);
 }
 
 // o[0..hd) = sum over t < n of w[t] * (v row t): 64 outputs at a time stay in registers for all n
 // rows (instead of loading and storing o once per row). Per output element the fmas run in the
 // same order as an axpy per row would, so the result is the same.
-__attribute__((target("avx2,fma,f16c"))) void weighted_sum_f16_avx2(const float* w, const fp16_t* v, int64_t stride,
-                                                                   int n, int hd, float* o) {
+__attribute__((target("avx2,fma,f16c"))) void weighted_sum_f16_avx2(const float* w, const fp16_t* v,
+                                                                    int64_t stride, int n, int hd, float* o) {
   int d0 = 0;
   for (; d0 + 64 <= hd; d0 += 64) {  // 8 accumulators
     __m256 acc[8];
@@ -79,7 +79,8 @@ __attribute__((target("avx2,fma,f16c"))) void weighted_sum_f16_avx2(const float*
   for (; d0 + 8 <= hd; d0 += 8) {  // what is left of head_dim, 8 at a time
     __m256 acc = _mm256_setzero_ps();
     for (int t = 0; t < n; ++t) {
-      const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + t * stride + d0)));
+      const __m256 x =
+          _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + t * stride + d0)));
       acc = _mm256_fmadd_ps(_mm256_set1_ps(w[t]), x, acc);
     }
     _mm256_storeu_ps(o + d0, acc);
@@ -96,8 +97,8 @@ __attribute__((target("avx2,fma,f16c"))) void weighted_sum_f16_avx2(const float*
 // same 8-lane reduction -- and the weighted sum the per-element fma order, so both tiers give the
 // same bits.
 #define LP_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx2,fma,f16c"
-__attribute__((target(LP_AVX512_TARGET), always_inline)) inline float dot_f16_avx512(const float* q, const fp16_t* k,
-                                                                                   int n) {
+__attribute__((target(LP_AVX512_TARGET), always_inline)) inline float dot_f16_avx512(const float* q,
+                                                                                     const fp16_t* k, int n) {
   __m512 acc = _mm512_setzero_ps();
   int i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -114,13 +115,15 @@ __attribute__((target(LP_AVX512_TARGET), always_inline)) inline float dot_f16_av
   return sum;
 }
 
-__attribute__((target(LP_AVX512_TARGET))) void scores_f16_avx512(const float* q, const fp16_t* k, int64_t stride,
-                                                                int n, int hd, float scale, float* scores) {
+__attribute__((target(LP_AVX512_TARGET))) void scores_f16_avx512(const float* q, const fp16_t* k,
+                                                                 int64_t stride, int n, int hd, float scale,
+                                                                 float* scores) {
   for (int t = 0; t < n; ++t) scores[t] = scale * dot_f16_avx512(q, k + t * stride, hd);
 }
 
 __attribute__((target(LP_AVX512_TARGET))) void weighted_sum_f16_avx512(const float* w, const fp16_t* v,
-                                                                      int64_t stride, int n, int hd, float* o) {
+                                                                       int64_t stride, int n, int hd,
+                                                                       float* o) {
   int d0 = 0;
   for (; d0 + 128 <= hd; d0 += 128) {  // 8 accumulators: a whole 128-dim head in one pass
     __m512 acc[8];
@@ -149,9 +152,12 @@ int simd_level() {
 #if defined(__x86_64__)
   if (g_simd_override >= 0) return g_simd_override;
   switch (kernels().isa) {
-    case Isa::Avx512: return kAvx512;
-    case Isa::Avx2: return kAvx2;
-    case Isa::Ref: return kPortable;
+    case Isa::Avx512:
+      return kAvx512;
+    case Isa::Avx2:
+      return kAvx2;
+    case Isa::Ref:
+      return kPortable;
   }
 #endif
   return kPortable;
@@ -167,10 +173,10 @@ size_t per_thread_floats(const AttentionShape& s, int64_t n_kv) {
 void check_shape(const AttentionShape& s) {
   if (s.n_head <= 0 || s.n_head_kv <= 0 || s.head_dim <= 0 || s.n_head % s.n_head_kv != 0 ||
       s.sliding_window < 0) {
-    throw Error(ErrorKind::InvalidArgument,
-                "attention: bad shape n_head " + std::to_string(s.n_head) + ", n_head_kv " +
-                    std::to_string(s.n_head_kv) + ", head_dim " + std::to_string(s.head_dim) +
-                    ", sliding_window " + std::to_string(s.sliding_window));
+    throw Error(ErrorKind::InvalidArgument, "attention: bad shape n_head " + std::to_string(s.n_head) +
+                                                ", n_head_kv " + std::to_string(s.n_head_kv) + ", head_dim " +
+                                                std::to_string(s.head_dim) + ", sliding_window " +
+                                                std::to_string(s.sliding_window));
   }
 }
 
@@ -205,9 +211,9 @@ struct Job {
     const int t_hi = p0 + i1;
     const int64_t n_t = t_hi - t_lo;
 
-    float* scores = scratch;                                // [n_pairs][n_t]
-    float* acc = scores + int64_t(kRowBlock) * group * n_t; // [n_pairs][hd]
-    float* row_f32 = acc + int64_t(kRowBlock) * group * hd; // [hd]
+    float* scores = scratch;                                 // [n_pairs][n_t]
+    float* acc = scores + int64_t(kRowBlock) * group * n_t;  // [n_pairs][hd]
+    float* row_f32 = acc + int64_t(kRowBlock) * group * hd;  // [hd]
 
     const float* qh[kRowBlock * 64];  // query head vectors, rh = r * group + j
     float row_max[kRowBlock * 64];
@@ -345,9 +351,9 @@ size_t attention_scratch_floats(const AttentionShape& shape, int n_ctx, int n_th
   return per_thread * size_t(std::max(1, n_threads));
 }
 
-void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16_t* v,
-               int64_t kv_row_stride, int nq, int p0, const AttentionShape& shape, float* out,
-               int64_t out_row_stride, float* scratch, size_t scratch_floats, ThreadPool& pool) {
+void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16_t* v, int64_t kv_row_stride,
+               int nq, int p0, const AttentionShape& shape, float* out, int64_t out_row_stride,
+               float* scratch, size_t scratch_floats, ThreadPool& pool) {
   check_shape(shape);
   if (nq <= 0) return;
   if (p0 < 0) throw Error(ErrorKind::InvalidArgument, "attention: negative position " + std::to_string(p0));
@@ -360,19 +366,19 @@ void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16
                             ? ops_detail::attention_f16acc_scratch_floats(shape)
                             : per_thread_floats(shape, int64_t(p0) + nq);
   if (per_thread < needed) {
-    throw Error(ErrorKind::InvalidArgument,
-                "attention: scratch of " + std::to_string(scratch_floats) + " floats is too small for " +
-                    std::to_string(p0 + nq) + " positions on " + std::to_string(nth) +
-                    " threads (see attention_scratch_floats)");
+    throw Error(ErrorKind::InvalidArgument, "attention: scratch of " + std::to_string(scratch_floats) +
+                                                " floats is too small for " + std::to_string(p0 + nq) +
+                                                " positions on " + std::to_string(nth) +
+                                                " threads (see attention_scratch_floats)");
   }
   const float scale = shape.scale > 0 ? shape.scale : 1.0f / std::sqrt(float(shape.head_dim));
   if (shape.precision == AttentionPrecision::F16Accumulate) {
-    ops_detail::attention_f16acc(q, q_row_stride, k, v, kv_row_stride, nq, p0, shape, scale, out, out_row_stride,
-                                 scratch, per_thread, pool);
+    ops_detail::attention_f16acc(q, q_row_stride, k, v, kv_row_stride, nq, p0, shape, scale, out,
+                                 out_row_stride, scratch, per_thread, pool);
     return;
   }
-  const Job job{q,  q_row_stride, k, v, kv_row_stride, nq, p0, shape,
-                scale, out, out_row_stride, simd_level()};
+  const Job job{q,  q_row_stride, k,     v,   kv_row_stride,  nq,
+                p0, shape,        scale, out, out_row_stride, simd_level()};
   const int n_blocks = (nq + kRowBlock - 1) / kRowBlock;
   const int64_t n_items = int64_t(n_blocks) * shape.n_head_kv;
   auto& counter = pool.chunk_counter();

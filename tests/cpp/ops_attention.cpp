@@ -80,7 +80,8 @@ void check_attention_once(const Case& c, lp::AttentionPrecision precision) {
       for (int t = 0; t < n_ctx; ++t) sum += s[t] = std::exp(s[t] - m);
       for (int d = 0; d < c.head_dim; ++d) {
         double want = 0;
-        for (int t = 0; t < n_ctx; ++t) want += s[t] / sum * lp::fp16_to_fp32(v[size_t(t) * kv_width + g * c.head_dim + d]);
+        for (int t = 0; t < n_ctx; ++t)
+          want += s[t] / sum * lp::fp16_to_fp32(v[size_t(t) * kv_width + g * c.head_dim + d]);
         const float got = out[size_t(i) * q_width + h * c.head_dim + d];
         // F16Accumulate rounds the query and the running V sum to F16 (11 significant bits).
         const double tol = precision == lp::AttentionPrecision::F32 ? 2e-5 : 1e-2;
@@ -124,13 +125,13 @@ TEST(Attention, Avx2AndAvx512LoopsGiveTheSameBits) {
     for (int mode : {1, 2}) {
       lp::ops_detail::set_attention_simd(mode);
       out[mode - 1].assign(size_t(nq) * q_width, NAN);
-      lp::attention(q.data(), q_width, k.data(), v.data(), kv_width, nq, p0, shape, out[mode - 1].data(), q_width,
-                    scratch.data(), scratch.size(), pool);
+      lp::attention(q.data(), q_width, k.data(), v.data(), kv_width, nq, p0, shape, out[mode - 1].data(),
+                    q_width, scratch.data(), scratch.size(), pool);
     }
     lp::ops_detail::set_attention_simd(-1);
     for (size_t i = 0; i < out[0].size(); ++i) {
-      ASSERT_EQ(std::memcmp(&out[0][i], &out[1][i], 4), 0) << "head_dim " << hd << " element " << i << ": "
-                                                           << out[0][i] << " vs " << out[1][i];
+      ASSERT_EQ(std::memcmp(&out[0][i], &out[1][i], 4), 0)
+          << "head_dim " << hd << " element " << i << ": " << out[0][i] << " vs " << out[1][i];
     }
   }
 }
@@ -166,7 +167,8 @@ TEST(Attention, ScaleOverride) {
   std::vector<float> q(4, 100.0f), out(4);
   lp::ThreadPool pool(1);
   std::vector<float> scratch(lp::attention_scratch_floats(shape, 3, 1));
-  lp::attention(q.data(), 4, k.data(), v.data(), 4, 1, 2, shape, out.data(), 4, scratch.data(), scratch.size(), pool);
+  lp::attention(q.data(), 4, k.data(), v.data(), 4, 1, 2, shape, out.data(), 4, scratch.data(),
+                scratch.size(), pool);
   for (int d = 0; d < 4; ++d) EXPECT_NEAR(out[d], 1.0f + d, 1e-5);
 }
 
