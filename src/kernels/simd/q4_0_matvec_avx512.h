@@ -100,12 +100,16 @@ inline void prepare_q4_0_act(const block_q8_0* ab, int64_t groups, Q4_0ActGroup*
   for (int64_t g = 0; g < groups; ++g) {
     const block_q8_0* b = ab + g * kQ4_0GroupBlocks;
     for (int h = 0; h < 2; ++h) {
-      __m512i lo = _mm512_castsi128_si512(load128(b[4 * h].qs));
-      __m512i hi = _mm512_castsi128_si512(load128(b[4 * h].qs + 16));
-      for (int k = 1; k < 4; ++k) {
-        lo = _mm512_inserti32x4(lo, load128(b[4 * h + k].qs), unsigned(k));
-        hi = _mm512_inserti32x4(hi, load128(b[4 * h + k].qs + 16), unsigned(k));
-      }
+      // The lane index must be an immediate even without optimization (the sanitizer build).
+      const block_q8_0* c = b + 4 * h;
+      __m512i lo = _mm512_castsi128_si512(load128(c[0].qs));
+      __m512i hi = _mm512_castsi128_si512(load128(c[0].qs + 16));
+      lo = _mm512_inserti32x4(lo, load128(c[1].qs), 1);
+      hi = _mm512_inserti32x4(hi, load128(c[1].qs + 16), 1);
+      lo = _mm512_inserti32x4(lo, load128(c[2].qs), 2);
+      hi = _mm512_inserti32x4(hi, load128(c[2].qs + 16), 2);
+      lo = _mm512_inserti32x4(lo, load128(c[3].qs), 3);
+      hi = _mm512_inserti32x4(hi, load128(c[3].qs + 16), 3);
       const __m512i sums =
           _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), eight, lo), eight, hi);
       out[g].lo[h] = lo;
