@@ -91,76 +91,19 @@ __attribute__((target("avx2,fma,f16c"))) void weighted_sum_f16_avx2(const float*
     o[d] = sum;
   }
 }
-
-// The same two loops with 16 lanes. The dot keeps the AVX2 order -- lane l of the one accumulator
-// is lane l of the AVX2 loop's a0 (l < 8) or a1 (l >= 8), and the halves are added before the
-// same 8-lane reduction -- and the weighted sum the per-element fma order, so both tiers give the
-// same bits.
-#define LP_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx2,fma,f16c"
-__attribute__((target(LP_AVX512_TARGET), always_inline)) inline float dot_f16_avx512(const float* q,
-                                                                                     const fp16_t* k, int n) {
-  __m512 acc = _mm512_setzero_ps();
-  int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512 kk = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + i)));
-    acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), kk, acc);
-  }
-  const __m256 a = _mm256_add_ps(_mm512_castps512_ps256(acc),
-                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
-  __m128 r = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
-  r = _mm_add_ss(r, _mm_movehdup_ps(r));
-  float sum = _mm_cvtss_f32(r);
-  for (; i < n; ++i) sum += q[i] * _cvtsh_ss(k[i]);
-  return sum;
-}
-
-__attribute__((target(LP_AVX512_TARGET))) void scores_f16_avx512(const float* q, const fp16_t* k,
-                                                                 int64_t stride, int n, int hd, float scale,
-                                                                 float* scores) {
-  for (int t = 0; t < n; ++t) scores[t] = scale * dot_f16_avx512(q, k + t * stride, hd);
-}
-
-__attribute__((target(LP_AVX512_TARGET))) void weighted_sum_f16_avx512(const float* w, const fp16_t* v,
-                                                                       int64_t stride, int n, int hd,
-                                                                       float* o) {
-  int d0 = 0;
-  for (; d0 + 128 <= hd; d0 += 128) {  // 8 accumulators: a whole 128-dim head in one pass
-    __m512 acc[8];
-    for (int k = 0; k < 8; ++k) acc[k] = _mm512_setzero_ps();
-    for (int t = 0; t < n; ++t) {
-      const __m512 wt = _mm512_set1_ps(w[t]);
-      const fp16_t* row = v + t * stride + d0;
-      for (int k = 0; k < 8; ++k) {
-        const __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 16 * k)));
-        acc[k] = _mm512_fmadd_ps(wt, x, acc[k]);
-      }
-    }
-    for (int k = 0; k < 8; ++k) _mm512_storeu_ps(o + d0 + 16 * k, acc[k]);
-  }
-  if (d0 < hd) weighted_sum_f16_avx2(w, v + d0, stride, n, hd - d0, o + d0);  // the rest of head_dim
-}
-#undef LP_AVX512_TARGET
 #endif
 
-// Which inner loops attention uses: follows the kernel tier (LLAMAPROF_ISA=ref gives the portable
-// loops everywhere, avx2 the AVX2 ones), overridable for tests.
-enum SimdLevel { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
+// Whether attention uses the AVX2 loops: follows the kernel tier (LLAMAPROF_ISA=ref gives the
+// portable path everywhere), overridable for tests.
 int g_simd_override = -1;  // -1: follow kernels().isa
 
-int simd_level() {
+bool use_avx2() {
 #if defined(__x86_64__)
-  if (g_simd_override >= 0) return g_simd_override;
-  switch (kernels().isa) {
-    case Isa::Avx512:
-      return kAvx512;
-    case Isa::Avx2:
-      return kAvx2;
-    case Isa::Ref:
-      return kPortable;
-  }
+  if (g_simd_override >= 0) return g_simd_override == 1;
+  return kernels().isa != Isa::Ref;
+#else
+  return false;
 #endif
-  return kPortable;
 }
 
 // Floats one thread needs for a context of n_kv keys.
@@ -192,7 +135,7 @@ struct Job {
   float scale;
   float* out;
   int64_t out_row_stride;
-  int simd;  // SimdLevel
+  bool avx2;
 
   // First visible key of the query at position p.
   int first_key(int p) const {
@@ -238,20 +181,16 @@ struct Job {
     // Pass 1: scores. Row r sees keys [first_key(p_r), p_r]; within the block, the first visible
     // key grows with r and the last one too.
 #if defined(__x86_64__)
-    if (simd != kPortable) {
+    if (avx2) {
       each_pair([&](int rh, int a, int n) {
         float* s = scores + rh * n_t + (a - t_lo);
-        const fp16_t* k0 = k + int64_t(a) * kv_row_stride + int64_t(g) * hd;
-        if (simd == kAvx512) {
-          scores_f16_avx512(qh[rh], k0, kv_row_stride, n, hd, scale, s);
-        } else {
-          scores_f16_avx2(qh[rh], k0, kv_row_stride, n, hd, scale, s);
-        }
+        scores_f16_avx2(qh[rh], k + int64_t(a) * kv_row_stride + int64_t(g) * hd, kv_row_stride, n, hd, scale,
+                        s);
         for (int t = 0; t < n; ++t) row_max[rh] = std::max(row_max[rh], s[t]);
       });
     }
 #endif
-    for (int t = simd != kPortable ? t_hi : t_lo; t < t_hi; ++t) {
+    for (int t = avx2 ? t_hi : t_lo; t < t_hi; ++t) {
       const fp16_t* k_row = k + int64_t(t) * kv_row_stride + int64_t(g) * hd;
       ops_detail::f16_to_f32(k_row, row_f32, hd);
       for (int r = 0; r < n_rows; ++r) {
@@ -296,19 +235,15 @@ struct Job {
     // Pass 2: weighted sum of V rows.
     std::fill(acc, acc + int64_t(n_pairs) * hd, 0.0f);
 #if defined(__x86_64__)
-    if (simd != kPortable) {
+    if (avx2) {
       each_pair([&](int rh, int a, int n) {
-        const float* w = scores + rh * n_t + (a - t_lo);
-        const fp16_t* v0 = v + int64_t(a) * kv_row_stride + int64_t(g) * hd;
-        if (simd == kAvx512) {
-          weighted_sum_f16_avx512(w, v0, kv_row_stride, n, hd, acc + int64_t(rh) * hd);
-        } else {
-          weighted_sum_f16_avx2(w, v0, kv_row_stride, n, hd, acc + int64_t(rh) * hd);
-        }
+        weighted_sum_f16_avx2(scores + rh * n_t + (a - t_lo),
+                              v + int64_t(a) * kv_row_stride + int64_t(g) * hd, kv_row_stride, n, hd,
+                              acc + int64_t(rh) * hd);
       });
     }
 #endif
-    for (int t = simd != kPortable ? t_hi : t_lo; t < t_hi; ++t) {
+    for (int t = avx2 ? t_hi : t_lo; t < t_hi; ++t) {
       const fp16_t* v_row = v + int64_t(t) * kv_row_stride + int64_t(g) * hd;
       ops_detail::f16_to_f32(v_row, row_f32, hd);
       for (int r = 0; r < n_rows; ++r) {
@@ -377,8 +312,7 @@ void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16
                                  out_row_stride, scratch, per_thread, pool);
     return;
   }
-  const Job job{q,  q_row_stride, k,     v,   kv_row_stride,  nq,
-                p0, shape,        scale, out, out_row_stride, simd_level()};
+  const Job job{q, q_row_stride, k, v, kv_row_stride, nq, p0, shape, scale, out, out_row_stride, use_avx2()};
   const int n_blocks = (nq + kRowBlock - 1) / kRowBlock;
   const int64_t n_items = int64_t(n_blocks) * shape.n_head_kv;
   auto& counter = pool.chunk_counter();

@@ -101,8 +101,8 @@ static inline void f16_to_f32(const fp16_t* x, float* y, int64_t n) {
   }
 }
 
-// For tests: attention's inner loops. -1 follows the kernel tier (default), 0 portable, 1 AVX2,
-// 2 AVX-512 (each only on a CPU that has it).
+// For tests: attention's inner loops. -1 follows the kernel tier (default), 0 portable, 1 AVX2
+// (only on a CPU that has it).
 void set_attention_simd(int mode);
 
 }  // namespace lp::ops_detail
