@@ -51,6 +51,15 @@ class KernelsParity : public ::testing::TestWithParam<TierCase> {
     const double rel = wt == TensorType::BF16 ? kIsaBf16DotRelTol : kIsaDotRelTol;
     return rel * test::dot_error_scale(wt, w, type_traits(wt).vec_dot_type, a, n) + 1e-30;
   }
+  // gemm output `got` for weight row wr x activation row ar against the reference vec_dot.
+  ::testing::AssertionResult gemm_cell_matches(TensorType wt, const uint8_t* wr, const uint8_t* ar, int64_t n,
+                                               float got) const {
+    const float want = ref_->vec_dot[uint32_t(wt)](n, wr, ar);
+    const double tol = tolerance(wt, wr, ar, n);
+    if (std::fabs(double(got) - want) <= tol) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure()
+           << type_traits(wt).name << ": got " << got << " want " << want << " (tolerance " << tol << ")";
+  }
   const KernelTable* ref_ = nullptr;
   const KernelTable* tier_ = nullptr;
 };
@@ -93,11 +102,8 @@ TEST_P(KernelsParity, GemmMatchesRef) {
             ASSERT_EQ(got, -7.0f) << type_traits(wt).name << " wrote outside: r=" << r << " j=" << j;
             continue;
           }
-          const uint8_t* wr = w.data() + r * wrb;
-          const uint8_t* ar = a.data() + j * arb;
-          const float want = ref_->vec_dot[uint32_t(wt)](n, wr, ar);
-          ASSERT_NEAR(got, want, tolerance(wt, wr, ar, n))
-              << type_traits(wt).name << " nb=" << nb << " r=" << r << " j=" << j;
+          ASSERT_TRUE(gemm_cell_matches(wt, w.data() + r * wrb, a.data() + j * arb, n, got))
+              << "nb=" << nb << " r=" << r << " j=" << j;
         }
       }
     }
@@ -129,11 +135,8 @@ TEST_P(KernelsParity, GemmPackedChunksMatchRef) {
             ASSERT_EQ(got, -7.0f) << type_traits(wt).name << " wrote outside: r=" << r << " j=" << j;
             continue;
           }
-          const uint8_t* wr = w.data() + r * wrb;
-          const uint8_t* ar = a.data() + j * arb;
-          const float want = ref_->vec_dot[uint32_t(wt)](n, wr, ar);
-          ASSERT_NEAR(got, want, tolerance(wt, wr, ar, n))
-              << type_traits(wt).name << " nb=" << nb << " r=" << r << " j=" << j;
+          ASSERT_TRUE(gemm_cell_matches(wt, w.data() + r * wrb, a.data() + j * arb, n, got))
+              << "nb=" << nb << " r=" << r << " j=" << j;
         }
       }
     }
@@ -159,15 +162,11 @@ TEST_P(KernelsParity, GemmLargeShapesMatchRef) {
       for (int64_t j = 0; j < nb && failures < 5; ++j) {
         for (int64_t r = 0; r < rows && failures < 5;
              r = (r + 1 == rows || r + 41 < rows) ? r + 41 : rows - 1) {
-          const uint8_t* wr = w.data() + r * wrb;
-          const uint8_t* ar = a.data() + j * arb;
-          const float want = ref_->vec_dot[uint32_t(wt)](n, wr, ar);
           const float got = c[size_t(j * rows + r)];
-          const double tol = tolerance(wt, wr, ar, n);
-          if (std::fabs(double(got) - want) > tol) {
+          const auto match = gemm_cell_matches(wt, w.data() + r * wrb, a.data() + j * arb, n, got);
+          if (!match) {
             ++failures;
-            ADD_FAILURE() << type_traits(wt).name << " nb=" << nb << " r=" << r << " j=" << j << " got "
-                          << got << " want " << want;
+            ADD_FAILURE() << match.message() << " nb=" << nb << " r=" << r << " j=" << j;
           }
         }
       }
