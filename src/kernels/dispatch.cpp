@@ -107,10 +107,6 @@ const KernelTable* kernel_table_baseline(Isa isa) {
   return &avx512;
 }
 
-bool kernel_table_has_extensions(Isa isa) {
-  return isa == Isa::Avx512 && supported(isa) && cpu_features().avx512_vbmi;
-}
-
 Isa best_isa() {
   if (supported(Isa::Avx512)) return Isa::Avx512;
   if (supported(Isa::Avx2)) return Isa::Avx2;

@@ -45,8 +45,6 @@ const KernelTable* kernel_table(Isa isa);
 // The tier's table without the entries that need instructions beyond the tier's baseline
 // (AVX512-VBMI for avx512): what a CPU without them runs. For tests; nullptr if unsupported.
 const KernelTable* kernel_table_baseline(Isa isa);
-// Whether kernel_table(isa) uses such extension entries on this CPU.
-bool kernel_table_has_extensions(Isa isa);
 // The best tier this CPU and OS support.
 Isa best_isa();
 
