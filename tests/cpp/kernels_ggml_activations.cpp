@@ -4,7 +4,6 @@
 // (see docs/architecture.md "Parity"). Q8_0 / Q8_1: identical bytes. Q8_K: llama.cpp's quants and
 // scale are ours negated when the block's largest element is positive; d * q is identical.
 // Skipped without the npm packages or on a CPU without AVX2/FMA/F16C (the library needs them).
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,6 +11,7 @@
 #include <random>
 #include <vector>
 
+#include "ggml_library.h"
 #include "kernels/kernel_table.h"
 #include "quant/blocks.h"
 #include "quant/type_traits.h"
@@ -21,28 +21,22 @@ namespace {
 using lp::Isa;
 using lp::TensorType;
 
-const char* kGgmlCpuPath =
-    LLAMAPROF_SOURCE_DIR "/tools/oracle/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libggml-cpu-haswell.so";
-
 using QuantizeFn = void (*)(const float*, void*, int64_t);
+
+lp::test::GgmlLibrary g_ggml_cpu("libggml-cpu-haswell.so");
 
 class GgmlActivations : public ::testing::Test {
  protected:
-  static void* lib() {
-    static void* handle = dlopen(kGgmlCpuPath, RTLD_NOW | RTLD_LOCAL);
-    return handle;
-  }
   void SetUp() override {
-    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))) {
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+          __builtin_cpu_supports("f16c"))) {
       GTEST_SKIP() << "the haswell build of ggml needs AVX2, FMA and F16C";
     }
-    if (!lib()) GTEST_SKIP() << "libggml-cpu-haswell.so not loadable (run scripts/setup): " << kGgmlCpuPath;
+    if (!g_ggml_cpu.handle()) {
+      GTEST_SKIP() << "libggml-cpu-haswell.so not loadable (run scripts/setup): " << g_ggml_cpu.path();
+    }
   }
-  static QuantizeFn sym(const char* name) {
-    void* p = dlsym(lib(), name);
-    EXPECT_NE(p, nullptr) << name;
-    return reinterpret_cast<QuantizeFn>(p);
-  }
+  static QuantizeFn sym(const char* name) { return g_ggml_cpu.symbol<QuantizeFn>(name); }
   static std::vector<const lp::KernelTable*> tiers() {
     std::vector<const lp::KernelTable*> out;
     for (Isa isa : {Isa::Ref, Isa::Avx2, Isa::Avx512}) {
@@ -70,7 +64,8 @@ TEST_F(GgmlActivations, Q8_0AndQ8_1BytesAreLlamaCpps) {
   const int64_t n = 4096;
   for (uint32_t seed = 1; seed <= 4; ++seed) {
     const auto x = activation_data(n, seed);
-    for (auto [type, name] : {std::pair{TensorType::Q8_0, "quantize_row_q8_0"}, std::pair{TensorType::Q8_1, "quantize_row_q8_1"}}) {
+    for (auto [type, name] : {std::pair{TensorType::Q8_0, "quantize_row_q8_0"},
+                              std::pair{TensorType::Q8_1, "quantize_row_q8_1"}}) {
       std::vector<uint8_t> theirs(lp::row_size(type, n));
       sym(name)(x.data(), theirs.data(), n);
       for (const lp::KernelTable* t : tiers()) {
@@ -100,7 +95,8 @@ TEST_F(GgmlActivations, Q8_KValuesAreLlamaCpps) {
               << lp::isa_name(t->isa) << " block " << b << " element " << i;
         }
         for (int g = 0; g < lp::QK_K / 16; ++g) {
-          ASSERT_EQ(float(ours[b].bsums[g]), sign * float(theirs[b].bsums[g])) << "block " << b << " sum " << g;
+          ASSERT_EQ(float(ours[b].bsums[g]), sign * float(theirs[b].bsums[g]))
+              << "block " << b << " sum " << g;
         }
       }
     }

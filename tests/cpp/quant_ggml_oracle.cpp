@@ -2,7 +2,6 @@
 // ships exports its reference quantize_row_*_ref / dequantize_row_* functions. Blocks written by
 // our quantizer must decode identically in ggml, and blocks written by ggml must decode identically
 // in ours. Skipped when the npm packages are not installed.
-#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ggml_library.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
 #include "quant/quantize.h"
@@ -20,26 +20,20 @@ namespace {
 
 using lp::TensorType;
 
-const char* kGgmlPath =
-    LLAMAPROF_SOURCE_DIR "/tools/oracle/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libggml-base.so";
+lp::test::GgmlLibrary g_ggml_base("libggml-base.so");
 
 using QuantizeFn = void (*)(const float*, void*, int64_t);
 using DequantizeFn = void (*)(const void*, float*, int64_t);
 
 class GgmlOracle : public ::testing::Test {
  protected:
-  static void* lib() {
-    static void* handle = dlopen(kGgmlPath, RTLD_NOW | RTLD_LOCAL);
-    return handle;
-  }
   void SetUp() override {
-    if (!lib()) GTEST_SKIP() << "libggml-base.so not found (run scripts/setup): " << kGgmlPath;
+    if (!g_ggml_base.handle())
+      GTEST_SKIP() << "libggml-base.so not found (run scripts/setup): " << g_ggml_base.path();
   }
   template <class Fn>
   static Fn sym(const std::string& name) {
-    void* p = dlsym(lib(), name.c_str());
-    EXPECT_NE(p, nullptr) << name;
-    return reinterpret_cast<Fn>(p);
+    return g_ggml_base.template symbol<Fn>(name);
   }
 };
 
@@ -117,7 +111,8 @@ TEST_F(GgmlOracle, Q8_1SumMeansTheSameInBoth) {
       EXPECT_NEAR(theirs[b].qs[j], ours[b].qs[j], 1) << "block " << b << " element " << j;
     }
     const float d = lp::fp16_to_fp32(theirs[b].d);
-    EXPECT_NEAR(lp::fp16_to_fp32(theirs[b].s), d * float(sum_theirs), 1e-3f * (1 + std::fabs(d * sum_theirs)));
+    EXPECT_NEAR(lp::fp16_to_fp32(theirs[b].s), d * float(sum_theirs),
+                1e-3f * (1 + std::fabs(d * sum_theirs)));
   }
 }
 
