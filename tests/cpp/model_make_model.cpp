@@ -1,6 +1,7 @@
 // make-model: the vocabulary TSV reader, the tensor plan of the presets, determinism for a seed
 // (independent of the thread count) and the weight scales it promises.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -20,7 +21,9 @@ namespace lp::model {
 namespace {
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / ("llamaprof_make_model_test_" + name);
+  // The process id in the name: ctest runs this file's tests as parallel processes.
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("llamaprof_make_model_test_" + std::to_string(getpid()) + "_" + name);
   std::ofstream(path, std::ios::binary) << text;
   return path.string();
 }
@@ -28,8 +31,12 @@ std::string write_temp(const std::string& name, const std::string& text) {
 // A small vocabulary: the three special tokens, then n - 3 normal ones.
 TokenizerKeys small_vocab(int n) {
   std::string tsv = "# test vocabulary\n0\t0\t2\t<unk>\n1\t0\t3\t<s>\n2\t0\t3\t</s>\n";
-  for (int i = 3; i < n; ++i) tsv += std::to_string(i) + "\t" + std::to_string(-i) + "\t1\ttok" + std::to_string(i) + "\n";
-  return read_vocab_tsv(write_temp("small.tsv", tsv));
+  for (int i = 3; i < n; ++i)
+    tsv += std::to_string(i) + "\t" + std::to_string(-i) + "\t1\ttok" + std::to_string(i) + "\n";
+  const std::string path = write_temp("small.tsv", tsv);
+  TokenizerKeys keys = read_vocab_tsv(path);
+  std::filesystem::remove(path);
+  return keys;
 }
 
 const gguf::Value& key(const TokenizerKeys& keys, const std::string& name) {
@@ -49,9 +56,10 @@ std::vector<uint8_t> build(const Recipe& recipe, uint64_t seed, int threads, con
 }
 
 TEST(VocabTsv, ReadsEscapedTextScoresAndTypes) {
-  const std::string path = write_temp(
-      "escapes.tsv", "# id score type text\n0\t0\t2\t<unk>\n1\t0\t3\t<s>\n2\t0\t3\t</s>\n3\t0\t6\t<0x0A>\n"
-                     "4\t-1.5\t1\ta\\tb\\nc\\\\d\\r\n5\t-7\t1\t\xE2\x96\x81the\n");
+  const std::string path =
+      write_temp("escapes.tsv",
+                 "# id score type text\n0\t0\t2\t<unk>\n1\t0\t3\t<s>\n2\t0\t3\t</s>\n3\t0\t6\t<0x0A>\n"
+                 "4\t-1.5\t1\ta\\tb\\nc\\\\d\\r\n5\t-7\t1\t\xE2\x96\x81the\n");
   const TokenizerKeys keys = read_vocab_tsv(path);
   EXPECT_EQ(key(keys, "tokenizer.ggml.model").as_string(), "llama");
   const auto tokens = key(keys, "tokenizer.ggml.tokens").as_string_vector();
