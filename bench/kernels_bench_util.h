@@ -3,6 +3,7 @@
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <sys/mman.h>
 
 #include <chrono>
 #include <cstdint>
@@ -30,8 +31,16 @@ struct AlignedFree {
 };
 using Buffer = std::unique_ptr<uint8_t, AlignedFree>;
 
+// 2 MiB aligned and advised to transparent huge pages: the engine's weights are mapped from a page
+// cache of 2 MiB folios once a file was read cold (Linux 6.x, ext4/xfs), and membw's probe measures
+// the bandwidth on huge pages too; on 4 KiB pages the mat-vecs lose ~5-7% (docs/benchmarks.md).
 inline Buffer alloc_bytes(size_t n) {
-  void* p = std::aligned_alloc(4096, (n + 4095) / 4096 * 4096);
+  constexpr size_t kHuge = size_t(2) << 20;
+  const size_t bytes = (n + kHuge - 1) / kHuge * kHuge;
+  void* p = std::aligned_alloc(kHuge, bytes);
+#ifdef MADV_HUGEPAGE
+  if (!std::getenv("LLAMAPROF_BENCH_SMALL_PAGES")) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
   return Buffer(static_cast<uint8_t*>(p));
 }
 

@@ -8,13 +8,13 @@
 // vpdpbusd, which leaves 4 int32 lanes per block; two dword permutes and an add fold them into 2
 // lanes per block for all 8 blocks, so one convert, one multiply (weight x activation scale) and
 // one fma finish the group. The activation side is laid out once per call (Q4_0ActGroup) and
-// shared by kRows rows at a time.
+// shared by the rows of a tile.
 //
 // With AVX512-VBMI the permutes are byte permutes (vpermt2b, one uop); without it, word permutes
 // (vpermt2w, three uops): every field of a block starts at an even byte, so both can pick them.
 //
-// Software prefetch (into L2) of the same bytes kRows rows on, spread over the loop, keeps the
-// next tile's lines in flight: without it the hardware prefetcher alone leaves the loop at ~65%
+// Software prefetch (into L2) of the same bytes kAhead rows on, spread over the loop, keeps the
+// next tiles' lines in flight: without it the hardware prefetcher alone leaves the loop at ~65%
 // (bench/kernels_matvec; 256 B - 4 KiB distances, 2-4 tiles and the T0 hint measured no better).
 #pragma once
 
@@ -163,7 +163,11 @@ void q4_0_rows_zmm(int64_t groups, const uint8_t* w, size_t wrb, const Q4_0ActGr
 // Q4_0 x Q8_0 for the avx512 tier: the shared register tiles for batches, and for a batch of one
 // the mat-vec above (gemm_packed calls matvec for nb == 1).
 struct Q4_0KernelAvx512 {
-  static constexpr int kRows = 8;  // measured: 4, 8 and 16 within noise; 8 leaves registers spare
+  // Decode reads two neighbouring rows at a time, prefetching 4 rows on: close to one sequential
+  // stream, which the hardware prefetcher follows best. With the weights on huge pages that runs at
+  // 95-98% of the read bandwidth with 1 thread, against 84-86% for 8-row tiles and 1-row tiles
+  // (bench/kernels_matvec, 2026-11-28).
+  static constexpr int kRows = 2, kAhead = 4;
 
   template <int R, int B>
   static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
@@ -184,8 +188,7 @@ struct Q4_0KernelAvx512 {
     const int64_t nblocks = n / QK4_0, groups = nblocks / kQ4_0GroupBlocks;
     if (act.size() < size_t(groups)) act.resize(size_t(groups));
     prepare_q4_0_act(reinterpret_cast<const block_q8_0*>(a), groups, act.data());
-    // Tiles of kRows rows, each prefetching the next tile (see matvec_rows).
-    matvec_rows<Q4_0KernelAvx512, kRows, kRows>(n, r0, r1, w, wrb,
+    matvec_rows<Q4_0KernelAvx512, kRows, kAhead>(n, r0, r1, w, wrb,
                                                 reinterpret_cast<const uint8_t*>(act.data()), c);
     const int64_t done = groups * kQ4_0GroupBlocks;
     if (done < nblocks) {  // the last n % 256 elements of every row through the shared tile
