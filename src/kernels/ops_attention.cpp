@@ -50,11 +50,25 @@ __attribute__((target("avx2,fma,f16c"), always_inline)) inline float dot_f16_avx
   return sum;
 }
 
+// One head's slice of a cache row is a few lines, and the next row's slice is a whole cache row
+// (n_head_kv * head_dim halves) further: a stride the hardware prefetcher does not follow across
+// pages, so decode's key and value loops would wait on DRAM once per row. They prefetch the slice
+// kPrefetchRows rows on instead.
+constexpr int kPrefetchRows = 16;  // 8, 16, 24, 32 measured: 16-32 alike, +4-7% decode at 512 keys
+
+inline void prefetch_row(const fp16_t* row, int halves) {
+  const char* p = reinterpret_cast<const char*>(row);
+  for (int off = 0; off < halves * 2; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 // scores[t] = scale * (q . k row t) for n key rows `stride` halves apart: the loop over keys inside
 // one target function, so that the dot is inlined (a call per key cost as much as the dot).
 __attribute__((target("avx2,fma,f16c"))) void scores_f16_avx2(const float* q, const fp16_t* k, int64_t stride,
                                                               int n, int hd, float scale, float* scores) {
-  for (int t = 0; t < n; ++t) scores[t] = scale * dot_f16_avx2(q, k + t * stride, hd);
+  for (int t = 0; t < n; ++t) {
+    if (t + kPrefetchRows < n) prefetch_row(k + (t + kPrefetchRows) * stride, hd);
+    scores[t] = scale * dot_f16_avx2(q, k + t * stride, hd);
+  }
 }
 
 // o[0..hd) = sum over t < n of w[t] * (v row t): 64 outputs at a time stay in registers for all n
@@ -67,6 +81,7 @@ __attribute__((target("avx2,fma,f16c"))) void weighted_sum_f16_avx2(const float*
     __m256 acc[8];
     for (int k = 0; k < 8; ++k) acc[k] = _mm256_setzero_ps();
     for (int t = 0; t < n; ++t) {
+      if (t + kPrefetchRows < n) prefetch_row(v + (t + kPrefetchRows) * stride + d0, 64);
       const __m256 wt = _mm256_set1_ps(w[t]);
       const fp16_t* row = v + t * stride + d0;
       for (int k = 0; k < 8; ++k) {
