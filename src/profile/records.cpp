@@ -123,7 +123,11 @@ std::string run_block(const nlohmann::json& r) {
   line("MAX_TOKENS:", num(r, "max_tokens", "%.0f"));
   line("FRONT_END:", str("front_end"));
   line("CACHE:", str("cache") + " (resident before load " + num(r, "residency_pct", "%.0f") + "%" +
-                     (r.value("eviction", "") == "incomplete" ? ", EVICTION INCOMPLETE" : "") + ")");
+                     (r.value("eviction", "") == "incomplete" ? ", EVICTION INCOMPLETE" : "") +
+                     (r.contains("weights_huge_pages_pct")
+                          ? ", weights on 2 MiB pages " + num(r, "weights_huge_pages_pct", "%.0f") + "%"
+                          : "") +
+                     ")");
   line("cpu load:", cpu("load"));
   line("cpu prompt:", cpu("prompt"));
   line("cpu gen:", cpu("gen"));

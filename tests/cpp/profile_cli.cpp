@@ -59,7 +59,7 @@ TEST(ProfileCli, MatrixRunsEveryConfigurationWithEveryField) {
   EXPECT_NE(r.stdout_text.find("### MODEL_NUM: 1 | ITER: 2 ###"), std::string::npos) << r.stdout_text;
   for (const char* part : {"time_load:", "time_infer:", "time_script:", "comp_tokens:", "N_THREADS:", "MAX_TOKENS:",
                            "model_fn:", "output:", "== Summary", "== Cold against warm", "== Thread scaling",
-                           "== Memory bandwidth"}) {
+                           "== Memory bandwidth", "weights on 2 MiB pages"}) {
     EXPECT_NE(r.stdout_text.find(part), std::string::npos) << part;
   }
 
@@ -71,7 +71,8 @@ TEST(ProfileCli, MatrixRunsEveryConfigurationWithEveryField) {
          {"run", "model_num", "iter", "front_end", "n_threads", "max_tokens", "model_fn", "output", "time_load",
           "time_prompt", "time_infer", "time_script", "prompt_tokens", "comp_tokens", "prompt_tps", "gen_tps",
           "cpu_user_s", "cpu_sys_s", "cpu_util_pct", "peak_rss_mb", "residency_pct", "cache", "cache_state",
-          "bytes_per_token", "gen_gbps", "bw_limit_gbps", "pct_bw_limit", "trace_file", "threads", "cpu"}) {
+          "bytes_per_token", "gen_gbps", "bw_limit_gbps", "pct_bw_limit", "trace_file", "threads", "cpu",
+          "weights_huge_pages_pct"}) {
       EXPECT_TRUE(run.contains(key)) << "run " << run.value("run", 0) << " lacks " << key;
     }
     for (const char* phase : {"load", "prompt", "gen"}) {
@@ -83,6 +84,9 @@ TEST(ProfileCli, MatrixRunsEveryConfigurationWithEveryField) {
     EXPECT_GT(run["time_script"].get<double>(), run["time_infer"].get<double>());
     EXPECT_GT(run["peak_rss_mb"].get<double>(), 0.0);
     EXPECT_GT(run["gen_gbps"].get<double>(), 0.0);
+    // How much of the file the page cache holds in 2 MiB folios depends on its history.
+    EXPECT_GE(run["weights_huge_pages_pct"].get<double>(), 0.0);
+    EXPECT_LE(run["weights_huge_pages_pct"].get<double>(), 100.0);
     if (run["cache"] == "cold") {
       ++cold;
       // Evicted right before the process started (the tiny file is not mapped by anyone else).
