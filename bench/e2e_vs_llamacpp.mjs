@@ -112,18 +112,21 @@ async function main() {
             const r = timed([cli, "run", "-m", model, "--prompt-ids", promptFile, "-n", String(o.tg), "--temp", "0",
                              "--repeat-penalty", "1", "--ignore-eos", "--ctx", String(o.pp + o.tg + 16), "--batch", "512",
                              "-t", String(threads), "--json"]);
-            const j = JSON.parse(r.stdout).timings;
+            const out = JSON.parse(r.stdout);
+            const j = out.timings;
             // Decode throughput: the first generated token comes from the prompt's logits, so n tokens
             // took n - 1 forward passes (llama.cpp's side below re-evaluates the last prompt token,
             // n passes for n tokens).
-            runs.llamaprof.push({ load_ms: j.load_ms, pp_tps: j.prompt_tps, tg_tps: (1000 * (j.gen_tokens - 1)) / j.gen_ms, maxrss_kib: r.maxrss_kib });
+            runs.llamaprof.push({ load_ms: j.load_ms, pp_tps: j.prompt_tps, tg_tps: (1000 * (j.gen_tokens - 1)) / j.gen_ms, maxrss_kib: r.maxrss_kib,
+                                  huge_pct: out.weights_huge_pages_pct });
           } else {
             const r = timed([process.execPath, fileURLToPath(import.meta.url), "--child", model, String(threads), String(o.pp), String(o.tg), promptFile]);
             const j = JSON.parse(r.stdout.trim().split("\n").pop());
             runs.llamacpp.push({ load_ms: j.load_ms, pp_tps: (1000 * j.pp_tokens) / j.pp_ms, tg_tps: (1000 * j.tg_tokens) / j.tg_ms, maxrss_kib: r.maxrss_kib });
           }
           const last = runs[engine][runs[engine].length - 1];
-          console.log(`${type} t=${threads} rep ${rep} ${engine.padEnd(9)} pp ${last.pp_tps.toFixed(2)} t/s  tg ${last.tg_tps.toFixed(2)} t/s  load ${last.load_ms.toFixed(0)} ms  rss ${(last.maxrss_kib / 1048576).toFixed(2)} GiB`);
+          console.log(`${type} t=${threads} rep ${rep} ${engine.padEnd(9)} pp ${last.pp_tps.toFixed(2)} t/s  tg ${last.tg_tps.toFixed(2)} t/s  load ${last.load_ms.toFixed(0)} ms  rss ${(last.maxrss_kib / 1048576).toFixed(2)} GiB` +
+                      (last.huge_pct === undefined ? "" : `  weights on 2 MiB pages ${last.huge_pct.toFixed(0)}%`));
         }
       }
       const m = (e, k) => median(runs[e].map((r) => r[k]));
@@ -136,7 +139,7 @@ async function main() {
       results.push(row);
     }
   }
-  console.log("\n| type | threads | pp512 llamaprof | pp512 llama.cpp | ratio | tg128 llamaprof | tg128 llama.cpp | ratio | warm load llamaprof / llama.cpp | peak RSS llamaprof / llama.cpp (file) |");
+  console.log(`\n| type | threads | pp${o.pp} llamaprof | pp${o.pp} llama.cpp | ratio | tg${o.tg} llamaprof | tg${o.tg} llama.cpp | ratio | warm load llamaprof / llama.cpp | peak RSS llamaprof / llama.cpp (file) |`);
   console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
     console.log(`| ${r.type} | ${r.threads} | ${r.llamaprof.pp_tps.toFixed(2)} | ${r.llamacpp.pp_tps.toFixed(2)} | ${r.ratio.pp.toFixed(2)}x | ${r.llamaprof.tg_tps.toFixed(2)} | ${r.llamacpp.tg_tps.toFixed(2)} | ${r.ratio.tg.toFixed(2)}x | ${(r.llamaprof.load_ms / 1000).toFixed(3)} s / ${(r.llamacpp.load_ms / 1000).toFixed(2)} s | ${r.llamaprof.rss_gib.toFixed(2)} / ${r.llamacpp.rss_gib.toFixed(2)} GiB (${r.file_gib.toFixed(2)}) |`);
