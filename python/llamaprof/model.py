@@ -172,6 +172,10 @@ class Model:
     file_size = property(lambda self: self._engine.file_size)
     n_params = property(lambda self: self._engine.n_params)
     type_name = property(lambda self: self._engine.type_name)
+    weights_huge_pages_pct = property(
+        lambda self: self._engine.weights_huge_pages_pct,
+        doc="percent of the model file mapped by 2 MiB pages now (None without /proc); decode is "
+            "5-9% slower on 4 KiB pages")
     hparams = property(lambda self: self._engine.hparams)
 
     def metadata(self) -> dict:

@@ -148,6 +148,9 @@ def run(args):
     rec["decode_evals"] = stats["n_evals"] - prompt_evals
     rec["decode_ms"] = stats["eval_ms"] - t["prompt_ms"]
     rec["peak_rss_mb"] = _peak_rss_mb()
+    huge = model.weights_huge_pages_pct  # after the run: every weight has been read and mapped
+    if huge is not None:
+        rec["weights_huge_pages_pct"] = huge
     return rec
 
 

@@ -9,3 +9,12 @@ def test_run_reports_the_huge_page_share_of_the_weights(tiny_path):
     # Whether the page cache holds this file in 2 MiB folios depends on how it was written and
     # read, so only the range is fixed.
     assert 0 <= out["weights_huge_pages_pct"] <= 100
+
+
+def test_the_binding_reports_the_share_too(tiny_path):
+    import llamaprof
+
+    m = llamaprof.Model(str(tiny_path), n_threads=1)
+    m.generate("Hello", max_tokens=2, temperature=0)
+    pct = m.weights_huge_pages_pct
+    assert pct is not None and 0 <= pct <= 100
