@@ -46,6 +46,10 @@ TEST(ProfileSummary, ComparesColdWarmThreadsFrontEndsAndBandwidth) {
     runs.push_back(run("cli", 2, "warm", 0.1, 0.1, 0.3, 80));
     runs.push_back(run("python", 2, "warm", 0.12, 0.1, 0.33, 76));
   }
+  // The CLI runs say how much of the model sat on 2 MiB pages; the Python ones do not here.
+  for (json& r : runs) {
+    if (r["front_end"] == "cli") r["weights_huge_pages_pct"] = r["n_threads"] == 1 ? 40.0 : 100.0;
+  }
   const json s = lp::profile::summarize_runs(runs);
   EXPECT_EQ(s["n_runs"], 12);
   EXPECT_EQ(s["groups"].size(), 4u);
@@ -55,9 +59,13 @@ TEST(ProfileSummary, ComparesColdWarmThreadsFrontEndsAndBandwidth) {
   EXPECT_NEAR(s["headline"]["thread_scaling"].get<double>(), 80.0 / 50.0, 1e-9);
   EXPECT_NEAR(s["headline"]["front_end_gap"].get<double>(), 0.33 / 0.3, 1e-9);
   EXPECT_NEAR(s["headline"]["pct_bw_limit"].get<double>(), 50.0, 1e-9);
+  // Medians over the runs that carry the share (2 threads: cli 100%, python runs left out).
+  ASSERT_EQ(s["bandwidth"].size(), 2u);
+  EXPECT_NEAR(s["bandwidth"][0]["huge_pages_pct"].get<double>(), 40.0, 1e-9);
+  EXPECT_NEAR(s["bandwidth"][1]["huge_pages_pct"].get<double>(), 100.0, 1e-9);
   const std::string text = lp::profile::summary_text(s);
   for (const char* part : {"== Summary", "== Cold against warm", "== Thread scaling", "== Front-end gap", "1.100x",
-                           "== Memory bandwidth"}) {
+                           "== Memory bandwidth", "on 2 MiB pages", "40%"}) {
     EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
   }
 }
