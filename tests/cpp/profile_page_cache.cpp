@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -35,9 +34,12 @@ double vmtouch_fraction(const std::string& path) {
   char buf[512];
   while (fgets(buf, sizeof buf, p)) out += buf;
   if (pclose(p) != 0) return -1;
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex(R"(Resident Pages:\s*(\d+)/(\d+))"))) return -1;
-  return std::stod(m[1]) / std::stod(m[2]);
+  // Parsed by hand: gcc 12 warns (-Wmaybe-uninitialized) inside libstdc++'s <regex>.
+  const size_t at = out.find("Resident Pages:");
+  if (at == std::string::npos) return -1;
+  unsigned long long resident = 0, total = 0;
+  if (std::sscanf(out.c_str() + at, "Resident Pages: %llu/%llu", &resident, &total) != 2 || total == 0) return -1;
+  return double(resident) / double(total);
 }
 
 TEST(PageCache, WarmThenEvictChangesResidency) {

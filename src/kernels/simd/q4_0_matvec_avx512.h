@@ -122,6 +122,16 @@ inline void prepare_q4_0_act(const block_q8_0* ab, int64_t groups, Q4_0ActGroup*
   }
 }
 
+// gcc 12's avx512fintrin.h builds _mm512_castsi512_si256, _mm512_cvtph_ps, _mm512_cvtepi32_ps and
+// _mm512_reduce_add_ps on a deliberately uninitialised vector and then warns about it once they are
+// inlined here (-Wmaybe-uninitialized, GCC bug 105593, fixed in gcc 13). The zero-masked forms
+// would silence it at the cost of a real uop per group, so the warning is switched off instead.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 // c[0..R) = the R rows at w, w + wrb, ... times the prepared activation, over `groups` groups;
 // with kAhead > 0, the same bytes kAhead rows on are prefetched on the way.
 template <int R, int kAhead>
@@ -159,6 +169,10 @@ void q4_0_rows_zmm(int64_t groups, const uint8_t* w, size_t wrb, const Q4_0ActGr
   }
   for (int r = 0; r < R; ++r) c[r] = _mm512_reduce_add_ps(acc[r]);
 }
+
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic pop
+#endif
 
 // Q4_0 x Q8_0 for the avx512 tier: the shared register tiles for batches, and for a batch of one
 // the mat-vec above (gemm_packed calls matvec for nb == 1).
