@@ -30,8 +30,6 @@
 #include "llamaprof/error.h"
 #include "llamaprof/generate.h"
 #include "llamaprof/model.h"
-#include "gguf/reader.h"
-#include "runtime/huge_pages.h"
 #include "runtime/thread_pool.h"  // ThreadTimes, returned by Context::thread_pool().times()
 
 namespace py = pybind11;
@@ -491,13 +489,7 @@ PYBIND11_MODULE(_llamaprof, m) {
       .def_property_readonly("weight_bytes", [](Engine& e) { return e.model().weight_bytes(); })
       .def_property_readonly("n_params", [](Engine& e) { return e.model().n_params(); })
       .def_property_readonly("type_name", [](Engine& e) { return e.model().type_name(); })
-      .def_property_readonly("weights_huge_pages_pct",
-                             [](Engine& e) -> std::optional<double> {
-                               const lp::HugePageCoverage c =
-                                   lp::huge_page_coverage(e.model().file().base(), e.model().file_size());
-                               if (!c.known) return std::nullopt;
-                               return 100.0 * c.fraction();
-                             })
+      .def_property_readonly("weights_huge_pages_pct", [](Engine& e) { return e.model().weights_huge_pages_pct(); })
       .def_property_readonly("hparams", [](Engine& e) { return hparams_dict(e.model().hparams()); })
       .def("metadata",
            [](Engine& e) {

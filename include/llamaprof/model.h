@@ -63,6 +63,10 @@ class Model {
   uint64_t weight_bytes() const;      // bytes of all tensor data
   uint64_t n_params() const;          // elements of all tensors
   std::string type_name() const;      // the most common matrix type ("Q4_K", "F16", ...)
+  // Percent of the file's bytes mapped by 2 MiB pages right now (nullopt without /proc/self/smaps).
+  // Decode is 5-9% slower on 4 KiB pages (runtime/huge_pages.h); pages are mapped as they are first
+  // read, so ask after a forward pass.
+  std::optional<double> weights_huge_pages_pct() const;
 
   // Tokenizer conveniences (the full interface is tokenizer()).
   int n_vocab() const;

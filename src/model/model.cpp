@@ -9,6 +9,7 @@
 #include "gguf/reader.h"
 #include "llamaprof/error.h"
 #include "model/weights.h"
+#include "runtime/huge_pages.h"
 #include "tokenizer/tokenizer.h"
 
 namespace lp {
@@ -91,6 +92,12 @@ const HParams& Model::hparams() const { return impl_->hp; }
 const std::string& Model::path() const { return impl_->file.path(); }
 double Model::load_ms() const { return impl_->load_ms; }
 uint64_t Model::file_size() const { return impl_->file.file_size(); }
+
+std::optional<double> Model::weights_huge_pages_pct() const {
+  const HugePageCoverage c = huge_page_coverage(impl_->file.base(), impl_->file.file_size());
+  if (!c.known) return std::nullopt;
+  return 100.0 * c.fraction();
+}
 
 uint64_t Model::weight_bytes() const {
   uint64_t n = 0;

@@ -9,8 +9,6 @@
 #include "llamaprof/error.h"
 #include "llamaprof/generate.h"
 #include "llamaprof/model.h"
-#include "gguf/reader.h"
-#include "runtime/huge_pages.h"
 #include "runtime/thread_pool.h"
 
 namespace lp::profile {
@@ -147,10 +145,7 @@ nlohmann::json run_worker(const WorkerOptions& o, const CpuSample& process_start
   rec["decode_evals"] = stats.n_evals - prompt_evals;
   rec["decode_ms"] = stats.eval_ms - t.prompt_ms;
   rec["peak_rss_mb"] = peak_rss_mb();
-  // Measured after the run, when every weight has been read (and so mapped) at least once.
-  if (const HugePageCoverage hp = huge_page_coverage(model.file().base(), model.file_size()); hp.known) {
-    rec["weights_huge_pages_pct"] = 100.0 * hp.fraction();
-  }
+  if (const auto huge = model.weights_huge_pages_pct()) rec["weights_huge_pages_pct"] = *huge;
   return rec;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <string_view>
 
 namespace lp {
 namespace {
@@ -22,10 +23,8 @@ bool parse_header(const std::string& line, uint64_t& start, uint64_t& end) {
 
 // "FilePmdMapped:    2048 kB" -> bytes, when line starts with one of the huge-page fields.
 bool huge_field_bytes(const std::string& line, uint64_t& bytes) {
-  static const char* const kFields[] = {"AnonHugePages:", "FilePmdMapped:", "ShmemPmdMapped:"};
-  for (const char* f : kFields) {
-    const std::string field(f);
-    if (line.compare(0, field.size(), field) == 0) {
+  for (std::string_view field : {"AnonHugePages:", "FilePmdMapped:", "ShmemPmdMapped:"}) {
+    if (std::string_view(line).starts_with(field)) {
       bytes = std::strtoull(line.c_str() + field.size(), nullptr, 10) * 1024;
       return true;
     }

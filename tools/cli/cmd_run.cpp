@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -20,7 +21,6 @@
 #include "llamaprof/generate.h"
 #include "llamaprof/model.h"
 #include "gguf/reader.h"
-#include "runtime/huge_pages.h"
 
 namespace lp::cli {
 namespace {
@@ -151,9 +151,8 @@ int run(const RunOptions& o) {
                                                 : generate(ctx, std::span<const TokenId>(prompt_ids), gp);
   std::signal(SIGINT, SIG_DFL);
 
-  // After the run every weight was read once: how many sit on 2 MiB pages (decode is 5-9% slower
-  // on 4 KiB pages; runtime/huge_pages.h).
-  const HugePageCoverage huge = huge_page_coverage(model.file().base(), model.file_size());
+  // After the run every weight was read once, so every page is mapped.
+  const std::optional<double> huge = model.weights_huge_pages_pct();
   if (o.json) {
     nlohmann::json out = {{"tokens", r.tokens},
                           {"prompt_ids", r.prompt_tokens},
@@ -165,7 +164,7 @@ int run(const RunOptions& o) {
       for (const auto& s : r.steps) steps.push_back(candidates_json(s.candidates));
       out["candidates"] = steps;
     }
-    if (huge.known) out["weights_huge_pages_pct"] = 100.0 * huge.fraction();
+    if (huge) out["weights_huge_pages_pct"] = *huge;
     std::string s = dump(out);
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fputc('\n', stdout);
@@ -184,8 +183,8 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "sampling: %10.2f ms\n", t.sample_ms);
     std::fprintf(stderr, "finish:   %s (%d threads, ctx %d, batch %d)\n", r.finish_reason.c_str(),
                  ctx.n_threads(), ctx.n_ctx(), ctx.n_batch());
-    if (huge.known) {
-      std::fprintf(stderr, "weights:  %10.0f%% on 2 MiB pages (%s)\n", 100.0 * huge.fraction(),
+    if (huge) {
+      std::fprintf(stderr, "weights:  %10.0f%% on 2 MiB pages (%s)\n", *huge,
                    model.file().is_mapped() ? "mapped from the page cache" : "read into memory");
     }
   }
