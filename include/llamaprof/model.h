@@ -24,9 +24,10 @@ struct ModelParams {
   bool prefetch = false;   // madvise(WILLNEED) the tensor data
 };
 
-// Hyperparameters of a llama-architecture model, read from the GGUF keys "<arch>.*".
+// Hyperparameters of a model, read from the GGUF keys "<arch>.*" (the same keys for every
+// architecture llamaprof runs: llama, qwen2, qwen3).
 struct HParams {
-  std::string arch;           // general.architecture ("llama")
+  std::string arch;           // general.architecture ("llama", "qwen2", "qwen3")
   int n_vocab = 0;            // rows of token_embd.weight
   int n_ctx_train = 0;        // <arch>.context_length
   int n_embd = 0;             // <arch>.embedding_length
@@ -34,13 +35,15 @@ struct HParams {
   int n_ff = 0;               // <arch>.feed_forward_length
   int n_head = 0;             // <arch>.attention.head_count
   int n_head_kv = 0;          // <arch>.attention.head_count_kv (default n_head: no GQA)
-  int head_dim = 0;           // n_embd / n_head
+  int head_dim = 0;           // <arch>.attention.key_length (default n_embd / n_head); Qwen3 and
+                              // Mistral Nemo have n_head * head_dim != n_embd
   int n_rot = 0;              // <arch>.rope.dimension_count (default head_dim)
   float rms_eps = 1e-5f;      // <arch>.attention.layer_norm_rms_epsilon
   float rope_freq_base = 10000.0f;  // <arch>.rope.freq_base
   float rope_freq_scale = 1.0f;     // 1 / <arch>.rope.scaling.factor for "linear" scaling
   int sliding_window = 0;     // <arch>.attention.sliding_window; 0: full causal attention
 
+  int n_embd_q() const { return n_head * head_dim; }      // width of one Q row (and of Wo's input)
   int n_embd_kv() const { return n_head_kv * head_dim; }  // width of one K (or V) row
 };
 

@@ -169,13 +169,26 @@ void rope(float* x, int64_t n_rows, int64_t row_stride, int n_head, int head_dim
   // theta_k = p * freq_base^(-2k/n_rot) * freq_scale, computed the way llama.cpp does (a running
   // float product of theta_scale), so that the same file gives the same numbers.
   const float theta_scale = std::pow(params.freq_base, -2.0f / float(n_rot));
+  // With frequency factors the angle is divided by f_k before freq_scale multiplies it, in that
+  // order (llama.cpp's rope cache: rope_yarn(theta / ff, freq_scale, ...)). The loop over pairs
+  // is chosen once per row, so rows without factors pay nothing.
+  const float* ff = params.freq_factors;
   for (int64_t r = 0; r < n_rows; ++r) {
     float theta = float(p0 + r);
-    for (int k = 0; k < half; ++k) {
-      const float t = theta * params.freq_scale;
-      cos_t[k] = std::cos(t);
-      sin_t[k] = std::sin(t);
-      theta *= theta_scale;
+    if (ff) {
+      for (int k = 0; k < half; ++k) {
+        const float t = params.freq_scale * (theta / ff[k]);
+        cos_t[k] = std::cos(t);
+        sin_t[k] = std::sin(t);
+        theta *= theta_scale;
+      }
+    } else {
+      for (int k = 0; k < half; ++k) {
+        const float t = theta * params.freq_scale;
+        cos_t[k] = std::cos(t);
+        sin_t[k] = std::sin(t);
+        theta *= theta_scale;
+      }
     }
     float* row = x + r * row_stride;
 #if defined(__x86_64__)

@@ -47,11 +47,14 @@ struct RopeParams {
   float freq_base = 10000;  // GGUF <arch>.rope.freq_base
   float freq_scale = 1;     // 1 / GGUF <arch>.rope.scaling.factor for linear scaling, else 1
   RopeLayout layout = RopeLayout::Normal;
+  const float* freq_factors = nullptr;  // [n_rot/2] or null: pair k's angle is divided by it
+                                        // (rope_freqs.weight, Llama 3.1+ "llama3" scaling)
 };
 
 // Rotates, in place, n_rows rows of n_head heads of head_dim floats; row i is at x + i * row_stride
-// (floats) and has position p0 + i. For pair index k in [0, n_rot/2):
-//   theta = (p0 + i) * freq_scale * freq_base^(-2k / n_rot)
+// (floats) and has position p0 + i. For pair index k in [0, n_rot/2), with f_k = freq_factors[k]
+// (1 without factors):
+//   theta = freq_scale * ((p0 + i) * freq_base^(-2k / n_rot) / f_k)
 //   (a, b) -> (a cos theta - b sin theta, a sin theta + b cos theta)
 // with (a, b) = (x[2k], x[2k+1]) for Normal and (x[k], x[k + n_rot/2]) for Neox.
 // Dimensions [n_rot, head_dim) of each head are left unchanged.

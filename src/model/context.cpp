@@ -15,12 +15,21 @@ namespace lp {
 
 namespace {
 
-// LLAMAPROF_DEBUG_ROPE=neox forces the wrong rotary layout for llama files. It exists only so
-// that the parity tests can show that a RoPE mistake does not pass them.
-RopeLayout rope_layout_from_env() {
-  const char* v = std::getenv("LLAMAPROF_DEBUG_ROPE");
-  if (v && std::string(v) == "neox") return RopeLayout::Neox;
-  return RopeLayout::Normal;
+// Deliberate mistakes for the parity tests, which show with them that each architectural detail
+// is needed: LLAMAPROF_DEBUG_ROPE=flip rotates with the other layout than the architecture's
+// (Normal <-> NeoX; "neox", the older spelling for llama files, means the same);
+// LLAMAPROF_DEBUG_DROP=rope_freqs,qk_norm,qkv_bias skips those steps.
+ForwardDebug debug_from_env() {
+  ForwardDebug d;
+  if (const char* v = std::getenv("LLAMAPROF_DEBUG_ROPE"); v && (std::string(v) == "flip" || std::string(v) == "neox"))
+    d.flip_rope_layout = true;
+  if (const char* v = std::getenv("LLAMAPROF_DEBUG_DROP")) {
+    const std::string list = std::string(",") + v + ",";
+    d.drop_rope_freqs = list.find(",rope_freqs,") != std::string::npos;
+    d.drop_qk_norm = list.find(",qk_norm,") != std::string::npos;
+    d.drop_qkv_bias = list.find(",qkv_bias,") != std::string::npos;
+  }
+  return d;
 }
 
 }  // namespace
@@ -41,7 +50,7 @@ struct Context::Impl {
       : model(&m), params(p), pool(p.n_threads),
         cache(m.hparams().n_layer, p.n_ctx, m.hparams().n_embd_kv()),
         buffers(m, p.n_batch, p.n_ctx, pool.size()) {
-    options.rope_layout = rope_layout_from_env();
+    options.debug = debug_from_env();
     if (const char* a = std::getenv("LLAMAPROF_ATTENTION"); a && std::string(a) == "f16acc")
       options.attention_precision = AttentionPrecision::F16Accumulate;
     logits.resize(size_t(m.hparams().n_vocab));

@@ -1,7 +1,12 @@
-// The llama forward pass. Per layer (pre-norm residual blocks):
-//   h   = x + Wo · attention(rope(Wq · norm(x)), rope(Wk · norm(x)), Wv · norm(x))
+// The forward pass. Per layer (pre-norm residual blocks):
+//   q, k, v = Wq · norm(x) [+ bq], Wk · norm(x) [+ bk], Wv · norm(x) [+ bv]      (biases: qwen2)
+//   q, k    = rope(qk_norm(q)), rope(qk_norm(k))   (per-head RMSNorm: qwen3; rope layout and
+//             frequency factors from the architecture and the file)
+//   h   = x + Wo · attention(q, k, v)
 //   out = h + Wdown · (silu(Wgate · norm(h)) * (Wup · norm(h)))
-// then logits = Woutput · norm(x_last). All buffers come from ForwardBuffers; nothing allocates.
+// then logits = Woutput · norm(x_last). What an architecture adds is tested once per layer
+// (present() on its optional weights), never per element. All buffers come from ForwardBuffers;
+// nothing allocates.
 #include "model/forward.h"
 
 #include <algorithm>
@@ -9,6 +14,7 @@
 
 #include "quant/quantize.h"
 #include "runtime/thread_pool.h"
+#include "model/arch.h"
 #include "model/weights.h"
 
 namespace lp {
@@ -68,13 +74,14 @@ void parallel_rows(ThreadPool& pool, int64_t n_rows, Fn&& fn) {
 
 ForwardBuffers::ForwardBuffers(const Model& model, int max_tokens_, int n_ctx, int n_threads)
     : max_tokens(max_tokens_),
-      acts(model.weights(), max_tokens_, std::max(model.hparams().n_embd, model.hparams().n_ff)) {
+      acts(model.weights(), max_tokens_,
+           std::max({model.hparams().n_embd, model.hparams().n_embd_q(), model.hparams().n_ff})) {
   const HParams& hp = model.hparams();
   const size_t t = size_t(max_tokens);
   x = floats(t * size_t(hp.n_embd));
-  xb = floats(t * size_t(hp.n_embd));
+  xb = floats(t * size_t(std::max(hp.n_embd, hp.n_embd_q())));
   xb2 = floats(t * size_t(hp.n_embd));
-  q = floats(t * size_t(hp.n_embd));
+  q = floats(t * size_t(hp.n_embd_q()));
   k = floats(t * size_t(hp.n_embd_kv()));
   v = floats(t * size_t(hp.n_embd_kv()));
   gate = floats(t * size_t(hp.n_ff));
@@ -89,14 +96,19 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
              OpProfile& prof) {
   const HParams& hp = model.hparams();
   const ModelWeights& w = model.weights();
-  const int64_t n_embd = hp.n_embd, n_kv = hp.n_embd_kv(), n_ff = hp.n_ff, n_vocab = hp.n_vocab;
+  const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), n_ff = hp.n_ff,
+                n_vocab = hp.n_vocab;
   const int p0 = cache.n_past();
+  const ForwardDebug& debug = options.debug;
   float* x = buf.x.get();
   float* xb = buf.xb.get();
   float* xb2 = buf.xb2.get();
   Activations& acts = buf.acts;
 
-  const RopeParams rope_params{hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, options.rope_layout};
+  RopeLayout layout = w.arch->rope_layout;
+  if (debug.flip_rope_layout) layout = layout == RopeLayout::Normal ? RopeLayout::Neox : RopeLayout::Normal;
+  const float* freq_factors = w.rope_freqs.present() && !debug.drop_rope_freqs ? w.rope_freqs.f32() : nullptr;
+  const RopeParams rope_params{hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, layout, freq_factors};
   const AttentionShape att_shape{hp.n_head,           hp.n_head_kv, hp.head_dim, hp.sliding_window, 0.0f,
                                  options.attention_precision};
 
@@ -113,6 +125,21 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
       rms_norm(in + a * n_embd, weight.f32(), out + a * n_embd, b - a, n_embd, hp.rms_eps);
     });
   };
+  // y[i] += bias for each of the n rows of `width` floats; nothing when the layer has no bias.
+  auto add_bias = [&](float* y, const WeightView& bias, int64_t width) {
+    if (!bias.present()) return;
+    parallel_rows(pool, n, [&](int64_t a, int64_t b) {
+      for (int64_t i = a; i < b; ++i) add(y + i * width, bias.f32(), y + i * width, width);
+    });
+  };
+  // In place over `rows` contiguous heads of head_dim floats; nothing without a norm weight.
+  auto head_norm = [&](float* y, const WeightView& weight, int64_t rows) {
+    if (!weight.present()) return;
+    OpTimer t(prof, Op::Norm);
+    parallel_rows(pool, rows, [&](int64_t a, int64_t b) {
+      rms_norm(y + a * hp.head_dim, weight.f32(), y + a * hp.head_dim, b - a, hp.head_dim, hp.rms_eps);
+    });
+  };
   auto residual_add = [&](const float* delta) {
     OpTimer t(prof, Op::Add);
     parallel_flat(pool, n * n_embd, [&](int64_t a, int64_t b) { add(x + a, delta + a, x + a, b - a); });
@@ -126,12 +153,22 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     acts.set(xb, n, n_embd);
     {
       OpTimer t(prof, Op::MatmulQKV);
-      matmul({{&l.wq, buf.q.get(), n_embd}, {&l.wk, buf.k.get(), n_kv}, {&l.wv, buf.v.get(), n_kv}}, acts, pool);
+      matmul({{&l.wq, buf.q.get(), n_q}, {&l.wk, buf.k.get(), n_kv}, {&l.wv, buf.v.get(), n_kv}}, acts, pool);
+      // Biases (qwen2) are a separate F32 add after the mat-mul, as in llama.cpp's graph.
+      if (!debug.drop_qkv_bias) {
+        add_bias(buf.q.get(), l.bq, n_q);
+        add_bias(buf.k.get(), l.bk, n_kv);
+        add_bias(buf.v.get(), l.bv, n_kv);
+      }
+    }
+    if (!debug.drop_qk_norm) {  // qwen3: RMSNorm of every head of Q and K, before RoPE
+      head_norm(buf.q.get(), l.q_norm, int64_t(n) * hp.n_head);
+      head_norm(buf.k.get(), l.k_norm, int64_t(n) * hp.n_head_kv);
     }
     {
       OpTimer t(prof, Op::Rope);
       parallel_rows(pool, n, [&](int64_t a, int64_t b) {
-        rope(buf.q.get() + a * n_embd, b - a, n_embd, hp.n_head, hp.head_dim, p0 + int(a), rope_params);
+        rope(buf.q.get() + a * n_q, b - a, n_q, hp.n_head, hp.head_dim, p0 + int(a), rope_params);
         rope(buf.k.get() + a * n_kv, b - a, n_kv, hp.n_head_kv, hp.head_dim, p0 + int(a), rope_params);
       });
     }
@@ -144,10 +181,10 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     }
     {
       OpTimer t(prof, Op::Attention);
-      attention(buf.q.get(), n_embd, cache.k(il), cache.v(il), n_kv, n, p0, att_shape, xb, n_embd,
+      attention(buf.q.get(), n_q, cache.k(il), cache.v(il), n_kv, n, p0, att_shape, xb, n_q,
                 buf.att_scratch.get(), buf.att_scratch_floats, pool);
     }
-    acts.set(xb, n, n_embd);
+    acts.set(xb, n, n_q);
     {
       OpTimer t(prof, Op::MatmulO);
       matmul({{&l.wo, xb2, n_embd}}, acts, pool);

@@ -1,4 +1,4 @@
-// The forward pass of a llama model: one imperative function for a batch of tokens at consecutive
+// The forward pass of every architecture llamaprof runs (model/arch.h): one imperative function for a batch of tokens at consecutive
 // positions. Prompt chunks and single-token decode both go through it.
 #pragma once
 
@@ -53,9 +53,10 @@ struct ForwardBuffers {
 
   int max_tokens;
   std::unique_ptr<float[]> x;        // [max_tokens][n_embd] residual stream
-  std::unique_ptr<float[]> xb;       // [max_tokens][n_embd] normed input / attention output
+  std::unique_ptr<float[]> xb;       // [max_tokens][max(n_embd, n_embd_q)] normed input (n_embd wide)
+                                     // or attention output (n_embd_q = n_head * head_dim wide)
   std::unique_ptr<float[]> xb2;      // [max_tokens][n_embd] projection output
-  std::unique_ptr<float[]> q;        // [max_tokens][n_embd]
+  std::unique_ptr<float[]> q;        // [max_tokens][n_embd_q]
   std::unique_ptr<float[]> k;        // [max_tokens][n_embd_kv]
   std::unique_ptr<float[]> v;        // [max_tokens][n_embd_kv]
   std::unique_ptr<float[]> gate;     // [max_tokens][n_ff]
@@ -65,9 +66,18 @@ struct ForwardBuffers {
   Activations acts;                  // quantized activation rows, [max_tokens][<= n_ff]
 };
 
+// Deliberate mistakes, so that the parity tests can show that each architectural detail matters
+// (LLAMAPROF_DEBUG_ROPE=flip, LLAMAPROF_DEBUG_DROP=rope_freqs,qk_norm,qkv_bias; context.cpp).
+struct ForwardDebug {
+  bool flip_rope_layout = false;  // Normal <-> Neox against the architecture's layout
+  bool drop_rope_freqs = false;
+  bool drop_qk_norm = false;
+  bool drop_qkv_bias = false;
+};
+
 struct ForwardOptions {
-  RopeLayout rope_layout = RopeLayout::Normal;  // llama GGUF files: Normal (adjacent pairs)
   AttentionPrecision attention_precision = AttentionPrecision::F32;
+  ForwardDebug debug;
 };
 
 // Evaluates tokens[0..n) at positions cache.n_past() .. + n - 1 (n <= buffers.max_tokens, the

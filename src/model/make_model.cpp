@@ -13,6 +13,7 @@
 
 #include "gguf/reader.h"
 #include "llamaprof/error.h"
+#include "model/arch.h"
 #include "quant/quantize.h"
 
 namespace lp::model {
@@ -104,27 +105,43 @@ struct Init {
 
 // Weight scales. Performance does not depend on the values, but parity tests against llama.cpp
 // (greedy tokens identical, top-k logprobs within tolerance) do: they must be able to fail on a
-// wrong RoPE or mask, and must not hang on near-ties. With d = n_embd, d_ff = n_ff:
-//   token_embd   N(0, 1): the residual stream starts at RMS 1.
+// wrong RoPE or mask, and must not hang on near-ties. With d = n_embd, d_ff = n_ff, d_q = n_head *
+// head_dim:
+//   token_embd   N(0, 1): the residual stream starts at RMS 1. Tied to the output (no output.weight):
+//                N(0, 2.5/sqrt(d)), logits of std ~2.5. The current token's own embedding is still in
+//                the residual and gives its own logit ~ std^2 / RMS(x): with std 5 or more it won
+//                every step (greedy repeated the last prompt token); at 2.5 it is below the top of
+//                the 32000 others (~4 std), and the top-1 is still ~0.5 nats ahead of the top-2.
 //   *_norm       1 + N(0, 0.05): close to identity, but a wrong norm weight still shows.
 //   attn_q/k     std 2/sqrt(d): after RMSNorm (RMS 1) q and k elements have std ~2, so
 //                q.k/sqrt(head_dim) has std ~4 across positions: attention is sharp (a few keys
 //                take most of the weight) and depends strongly on RoPE and the mask.
-//   attn_v/out, ffn_gate/up   std 1/sqrt(d); ffn_down 1/sqrt(d_ff): each block adds RMS ~1 to the
-//                residual (sqrt(1 + 1.4 * n_layer) growth, no explosion; RMSNorm rescales anyway).
+//   attn_q/k_norm (qwen3) 2 + N(0, 0.1): the per-head RMSNorm leaves RMS 1, and the weight brings q
+//                and k back to std ~2, the same sharpness as without the norm. (Real Qwen3 q/k
+//                norm weights are far from 1 too.)
+//   attn_q/k/v.bias (qwen2) N(0, 0.5), N(0, 0.2) for v: small next to the projections (std ~2, ~1)
+//                but large enough that a missing bias moves the scores.
+//   attn_v, ffn_gate/up   std 1/sqrt(d); attn_output 1/sqrt(d_q); ffn_down 1/sqrt(d_ff): each
+//                block adds RMS ~1 to the residual (sqrt(1 + 1.4 * n_layer) growth, no explosion;
+//                RMSNorm rescales anyway).
 //   output       std 5/sqrt(d): after output_norm, logits have std ~5, so over 32000 tokens the top-1
 //                logit is typically ~1 nat ahead of the top-2 (mean gap of the two largest of n
 //                Gaussians is about sigma/sqrt(2 ln n)).
+// rope_freqs.weight is not random: llama3_rope_factors() below.
 // Measured with node-llama-cpp on these presets: see docs/architecture.md.
 Init weight_init(std::string_view name, const ModelPreset& p) {
   auto ends_with = [name](std::string_view suffix) { return name.ends_with(suffix); };
   const float inv_sqrt_d = 1.0f / std::sqrt(float(p.n_embd));
+  if (ends_with("attn_q_norm.weight") || ends_with("attn_k_norm.weight")) return {2.0f, 0.1f};
   if (ends_with("norm.weight")) return {1.0f, 0.05f};
-  if (name == "token_embd.weight") return {0.0f, 1.0f};
+  if (ends_with("attn_v.bias")) return {0.0f, 0.2f};
+  if (ends_with(".bias")) return {0.0f, 0.5f};
   if (name == "output.weight") return {0.0f, 5.0f * inv_sqrt_d};
+  if (name == "token_embd.weight") return {0.0f, p.tied_output ? 2.5f * inv_sqrt_d : 1.0f};
   if (ends_with("attn_q.weight") || ends_with("attn_k.weight")) return {0.0f, 2.0f * inv_sqrt_d};
+  if (ends_with("attn_output.weight")) return {0.0f, 1.0f / std::sqrt(float(p.n_embd_q()))};
   if (ends_with("ffn_down.weight")) return {0.0f, 1.0f / std::sqrt(float(p.n_ff))};
-  return {0.0f, inv_sqrt_d};  // attn_v, attn_output, ffn_gate, ffn_up
+  return {0.0f, inv_sqrt_d};  // attn_v, ffn_gate, ffn_up
 }
 
 struct TensorJob {
@@ -135,6 +152,7 @@ struct TensorJob {
   Init init;
   uint64_t seed;
   int threads;
+  std::vector<float> values;  // fixed contents (rope_freqs) instead of random ones, when not empty
 };
 
 void produce(const TensorJob& job, uint8_t* dst, uint64_t nbytes) {
@@ -143,6 +161,12 @@ void produce(const TensorJob& job, uint8_t* dst, uint64_t nbytes) {
     throw Error(ErrorKind::Runtime, "make-model: tensor " + job.name + ": writer asked for " +
                                         std::to_string(nbytes) + " bytes, expected " +
                                         std::to_string(row_bytes * uint64_t(job.rows)));
+  }
+  if (!job.values.empty()) {
+    for (int64_t r = 0; r < job.rows; ++r) {
+      quantize_row_ref(job.type, job.values.data() + r * job.row_len, dst + uint64_t(r) * row_bytes, job.row_len);
+    }
+    return;
   }
   const uint64_t name_hash = fnv1a64(job.name);
   auto work = [&](int64_t first, int64_t last) {
@@ -252,31 +276,40 @@ int64_t vocab_size(const TokenizerKeys& keys) {
 }
 
 std::vector<TensorPlan> plan_tensors(const ModelPreset& p, const Recipe& recipe, int64_t n_vocab) {
+  const ArchDesc* arch = find_arch(p.arch);
+  if (!arch) {
+    throw Error(ErrorKind::Unsupported, "make-model: preset " + std::string(p.name) + " has architecture '" +
+                                            std::string(p.arch) + "' (known: " + supported_arch_names() + ")");
+  }
+  RecipeModel rm;
+  rm.n_layers = p.n_layer;
+  rm.n_gqa = p.n_head / p.n_head_kv;
+  rm.has_output = !p.tied_output;
   std::vector<TensorPlan> plan;
   // GGUF shapes list ne[0] (the row length, the matrix's input dimension) first.
   auto add = [&](std::string name, std::vector<int64_t> shape) {
-    const TensorType type = recipe_tensor_type(recipe, name, p.n_layer, shape[0], int(shape.size()));
+    const TensorType type = recipe_tensor_type(recipe, name, rm, shape[0], int(shape.size()));
     int64_t rows = 1;
     for (size_t i = 1; i < shape.size(); ++i) rows *= shape[i];
     const uint64_t nbytes = row_size(type, shape[0]) * uint64_t(rows);
     plan.push_back({std::move(name), std::move(shape), type, nbytes});
   };
-  const int64_t d = p.n_embd, d_kv = p.n_embd_kv(), d_ff = p.n_ff;
+  const DimSizes dim{p.n_embd, p.n_embd_q(), p.n_embd_kv(), p.n_ff, p.head_dim()};
+
+  const int64_t d = p.n_embd;
   add("token_embd.weight", {d, n_vocab});
+  if (p.llama3_rope.factor > 0) add("rope_freqs.weight", {p.head_dim() / 2});
+  // Every tensor the architecture requires; optional ones (llama's biases) are left out.
   for (int l = 0; l < p.n_layer; ++l) {
     const std::string blk = "blk." + std::to_string(l) + ".";
-    add(blk + "attn_norm.weight", {d});
-    add(blk + "attn_q.weight", {d, d});
-    add(blk + "attn_k.weight", {d, d_kv});
-    add(blk + "attn_v.weight", {d, d_kv});
-    add(blk + "attn_output.weight", {d, d});
-    add(blk + "ffn_norm.weight", {d});
-    add(blk + "ffn_gate.weight", {d, d_ff});
-    add(blk + "ffn_up.weight", {d, d_ff});
-    add(blk + "ffn_down.weight", {d_ff, d});
+    for (const LayerTensorRule& r : layer_tensor_rules()) {
+      if (r.need && arch->*r.need != Need::Required) continue;
+      if (r.d1 == Dim::None) add(blk + std::string(r.suffix), {dim(r.d0)});
+      else add(blk + std::string(r.suffix), {dim(r.d0), dim(r.d1)});
+    }
   }
   add("output_norm.weight", {d});
-  add("output.weight", {d, n_vocab});
+  if (!p.tied_output) add("output.weight", {d, n_vocab});
   return plan;
 }
 
@@ -287,9 +320,38 @@ uint64_t tensor_data_size(const ModelPreset& preset, const Recipe& recipe, int64
 }
 
 uint64_t parameter_count(const ModelPreset& p, int64_t n_vocab) {
-  const uint64_t d = uint64_t(p.n_embd), d_kv = uint64_t(p.n_embd_kv()), d_ff = uint64_t(p.n_ff);
-  const uint64_t per_layer = 2 * d + 2 * d * d + 2 * d * d_kv + 3 * d * d_ff;
-  return 2 * d * uint64_t(n_vocab) + d + uint64_t(p.n_layer) * per_layer;
+  static const Recipe kF32 = *find_recipe("F32");
+  uint64_t n = 0;
+  for (const TensorPlan& t : plan_tensors(p, kF32, n_vocab)) {
+    uint64_t e = 1;
+    for (int64_t s : t.shape) e *= uint64_t(s);
+    n += e;
+  }
+  return n;
+}
+
+std::vector<float> llama3_rope_factors(const ModelPreset& p) {
+  // HF's llama3 rope (and llama.cpp's converter): pairs whose wavelength is shorter than
+  // original_context / high_freq_factor keep their frequency (factor 1), longer than
+  // original_context / low_freq_factor are slowed by `factor`, and those in between blend.
+  const Llama3Rope& r = p.llama3_rope;
+  const int half = p.head_dim() / 2;
+  const double low_wavelen = r.original_context / r.low_freq_factor;
+  const double high_wavelen = r.original_context / r.high_freq_factor;
+  std::vector<float> f(static_cast<size_t>(half));
+  for (int k = 0; k < half; ++k) {
+    const double freq = 1.0 / std::pow(double(p.rope_theta), 2.0 * k / p.head_dim());
+    const double wavelen = 2.0 * M_PI / freq;
+    if (wavelen < high_wavelen) {
+      f[size_t(k)] = 1.0f;
+    } else if (wavelen > low_wavelen) {
+      f[size_t(k)] = r.factor;
+    } else {
+      const double smooth = (r.original_context / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
+      f[size_t(k)] = float(1.0 / ((1.0 - smooth) / r.factor + smooth));
+    }
+  }
+  return f;
 }
 
 uint32_t llama_file_type(const Recipe& recipe) {
@@ -310,19 +372,24 @@ void add_model(gguf::Writer& w, const ModelPreset& p, const Recipe& recipe, cons
                const MakeModelOptions& options) {
   using gguf::Value;
   const int64_t n_vocab = vocab_size(tokenizer);
-  w.set("general.architecture", Value::str("llama"));
+  const std::string a = std::string(p.arch) + ".";
+  w.set("general.architecture", Value::str(std::string(p.arch)));
   w.set("general.name", Value::str(std::string(p.name)));
-  w.set("llama.vocab_size", Value::u32(uint32_t(n_vocab)));
-  w.set("llama.context_length", Value::u32(uint32_t(p.n_ctx_train)));
-  w.set("llama.embedding_length", Value::u32(uint32_t(p.n_embd)));
-  w.set("llama.block_count", Value::u32(uint32_t(p.n_layer)));
-  w.set("llama.feed_forward_length", Value::u32(uint32_t(p.n_ff)));
-  w.set("llama.rope.dimension_count", Value::u32(uint32_t(p.head_dim())));
-  w.set("llama.attention.head_count", Value::u32(uint32_t(p.n_head)));
-  w.set("llama.attention.head_count_kv", Value::u32(uint32_t(p.n_head_kv)));
-  w.set("llama.attention.layer_norm_rms_epsilon", Value::f32(p.rms_norm_eps));
-  w.set("llama.rope.freq_base", Value::f32(p.rope_theta));
-  if (p.sliding_window > 0) w.set("llama.attention.sliding_window", Value::u32(uint32_t(p.sliding_window)));
+  w.set(a + "vocab_size", Value::u32(uint32_t(n_vocab)));
+  w.set(a + "context_length", Value::u32(uint32_t(p.n_ctx_train)));
+  w.set(a + "embedding_length", Value::u32(uint32_t(p.n_embd)));
+  w.set(a + "block_count", Value::u32(uint32_t(p.n_layer)));
+  w.set(a + "feed_forward_length", Value::u32(uint32_t(p.n_ff)));
+  w.set(a + "rope.dimension_count", Value::u32(uint32_t(p.head_dim())));
+  w.set(a + "attention.head_count", Value::u32(uint32_t(p.n_head)));
+  w.set(a + "attention.head_count_kv", Value::u32(uint32_t(p.n_head_kv)));
+  if (p.key_length > 0) {
+    w.set(a + "attention.key_length", Value::u32(uint32_t(p.key_length)));
+    w.set(a + "attention.value_length", Value::u32(uint32_t(p.key_length)));
+  }
+  w.set(a + "attention.layer_norm_rms_epsilon", Value::f32(p.rms_norm_eps));
+  w.set(a + "rope.freq_base", Value::f32(p.rope_theta));
+  if (p.sliding_window > 0) w.set(a + "attention.sliding_window", Value::u32(uint32_t(p.sliding_window)));
   w.set("general.file_type", Value::u32(llama_file_type(recipe)));
   for (const auto& [key, value] : tokenizer) w.set(key, value);
   w.set("general.quantization_version", Value::u32(2));  // GGML_QNT_VERSION
@@ -333,7 +400,8 @@ void add_model(gguf::Writer& w, const ModelPreset& p, const Recipe& recipe, cons
     int64_t rows = 1;
     for (size_t i = 1; i < t.shape.size(); ++i) rows *= t.shape[i];
     auto job = std::make_shared<TensorJob>(
-        TensorJob{t.name, t.type, t.shape[0], rows, weight_init(t.name, p), options.seed, threads});
+        TensorJob{t.name, t.type, t.shape[0], rows, weight_init(t.name, p), options.seed, threads, {}});
+    if (t.name == "rope_freqs.weight") job->values = llama3_rope_factors(p);
     w.add_tensor(t.name, t.type, t.shape, [job](uint8_t* dst, uint64_t nbytes) { produce(*job, dst, nbytes); });
   }
 }

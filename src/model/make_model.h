@@ -1,4 +1,4 @@
-// Random-weight llama-architecture GGUF files with real shapes and a real vocabulary
+// Random-weight GGUF files of every architecture llamaprof runs (llama, qwen2, qwen3) with real shapes and a real vocabulary
 // (`llamaprof make-model`): benchmarks need the shapes, and parity tests against llama.cpp need
 // weights that make attention sharp and logits spread out (see weight_scale in make_model.cpp).
 #pragma once
@@ -40,6 +40,9 @@ std::vector<TensorPlan> plan_tensors(const ModelPreset& preset, const Recipe& re
 // Bytes of tensor data (the file is this plus a few hundred KB of metadata with a 32000 vocab).
 uint64_t tensor_data_size(const ModelPreset& preset, const Recipe& recipe, int64_t n_vocab);
 uint64_t parameter_count(const ModelPreset& preset, int64_t n_vocab);
+
+// rope_freqs.weight of a preset with llama3 RoPE scaling: [head_dim / 2] frequency divisors.
+std::vector<float> llama3_rope_factors(const ModelPreset& preset);
 
 // llama.cpp's general.file_type (llama_ftype) for a recipe name ("Q4_K_M" -> 15).
 uint32_t llama_file_type(const Recipe& recipe);

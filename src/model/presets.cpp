@@ -5,8 +5,9 @@
 namespace lp::model {
 namespace {
 
-// Shapes as in the models' config.json. Every row length (n_embd, n_ff) is a multiple of 256, so
-// every K-quant type applies to every matrix.
+// Shapes as in the models' config.json. The Llama 2 family's row lengths (n_embd, n_ff) are
+// multiples of 256, so every K-quant type applies to every matrix; the newer families' are not
+// always (Qwen2.5 0.5B's 896, SmolLM2's 576), and the recipes fall back for those rows.
 // llama.cpp (arch "llama") does not read llama.attention.sliding_window: the Mistral-shaped presets
 // carry it for engines that do, with a window no test context reaches.
 constexpr std::array kPresets{
@@ -25,6 +26,80 @@ constexpr std::array kPresets{
                 0, true},
     ModelPreset{"demo-mistral", "demo: mistral-shaped, 8 layers, dim 512, GQA 8/2, theta 1e6, window 4096", 512,
                 8, 1792, 8, 2, 32768, 1000000.0f, 1e-5f, 4096, true},
+
+    // Newer families with their real vocabularies (byte-level BPE: llamaprof loads them once its
+    // BPE tokenizer is in; llama.cpp runs them now). Llama 3.x: rope scaling "llama3" (factor,
+    // low/high frequency factors 1/4, original context 8192), written as rope_freqs.weight.
+    ModelPreset{.name = "llama3.2-1b",
+                .description = "Llama 3.2 1B shape (GQA 32/8, theta 5e5, llama3 rope x32, tied output)",
+                .n_embd = 2048, .n_layer = 16, .n_ff = 8192, .n_head = 32, .n_head_kv = 8,
+                .n_ctx_train = 131072, .rope_theta = 500000.0f, .rms_norm_eps = 1e-5f, .sliding_window = 0,
+                .small = false, .arch = "llama", .key_length = 0, .tied_output = true,
+                .llama3_rope = {32.0f, 1.0f, 4.0f, 8192}, .vocab = "ggml-vocab-llama-bpe.gguf"},
+    ModelPreset{.name = "llama3.1-8b",
+                .description = "Llama 3.1 8B shape (GQA 32/8, theta 5e5, llama3 rope x8)",
+                .n_embd = 4096, .n_layer = 32, .n_ff = 14336, .n_head = 32, .n_head_kv = 8,
+                .n_ctx_train = 131072, .rope_theta = 500000.0f, .rms_norm_eps = 1e-5f, .sliding_window = 0,
+                .small = false, .arch = "llama", .key_length = 0, .tied_output = false,
+                .llama3_rope = {8.0f, 1.0f, 4.0f, 8192}, .vocab = "ggml-vocab-llama-bpe.gguf"},
+    // Qwen2.5: Q/K/V biases, NeoX RoPE. The bundle's Qwen2 vocabulary has 151936 tokens, the 0.5B's
+    // embedding rows; the real 7B pads its embedding to 152064 rows.
+    ModelPreset{.name = "qwen2.5-0.5b",
+                .description = "Qwen2.5 0.5B shape (qwen2: GQA 14/2, theta 1e6, QKV biases, tied output)",
+                .n_embd = 896, .n_layer = 24, .n_ff = 4864, .n_head = 14, .n_head_kv = 2,
+                .n_ctx_train = 32768, .rope_theta = 1000000.0f, .rms_norm_eps = 1e-6f, .sliding_window = 0,
+                .small = false, .arch = "qwen2", .key_length = 0, .tied_output = true, .llama3_rope = {},
+                .vocab = "ggml-vocab-qwen2.gguf"},
+    ModelPreset{.name = "qwen2.5-7b",
+                .description = "Qwen2.5 7B shape (qwen2: GQA 28/4, theta 1e6, QKV biases)",
+                .n_embd = 3584, .n_layer = 28, .n_ff = 18944, .n_head = 28, .n_head_kv = 4,
+                .n_ctx_train = 32768, .rope_theta = 1000000.0f, .rms_norm_eps = 1e-6f, .sliding_window = 0,
+                .small = false, .arch = "qwen2", .key_length = 0, .tied_output = false, .llama3_rope = {},
+                .vocab = "ggml-vocab-qwen2.gguf"},
+    // Qwen3: head dim 128 whatever n_embd / n_head is, Q/K RMSNorm per head. Same tokenizer as
+    // Qwen2.5 (151936 embedding rows), so the bundle's Qwen2 vocabulary.
+    ModelPreset{.name = "qwen3-0.6b",
+                .description = "Qwen3 0.6B shape (qwen3: GQA 16/8, head dim 128, q/k norm, tied output)",
+                .n_embd = 1024, .n_layer = 28, .n_ff = 3072, .n_head = 16, .n_head_kv = 8,
+                .n_ctx_train = 40960, .rope_theta = 1000000.0f, .rms_norm_eps = 1e-6f, .sliding_window = 0,
+                .small = false, .arch = "qwen3", .key_length = 128, .tied_output = true, .llama3_rope = {},
+                .vocab = "ggml-vocab-qwen2.gguf"},
+    ModelPreset{.name = "qwen3-8b",
+                .description = "Qwen3 8B shape (qwen3: GQA 32/8, head dim 128, q/k norm)",
+                .n_embd = 4096, .n_layer = 36, .n_ff = 12288, .n_head = 32, .n_head_kv = 8,
+                .n_ctx_train = 40960, .rope_theta = 1000000.0f, .rms_norm_eps = 1e-6f, .sliding_window = 0,
+                .small = false, .arch = "qwen3", .key_length = 128, .tied_output = false, .llama3_rope = {},
+                .vocab = "ggml-vocab-qwen2.gguf"},
+    // SmolLM2 is arch llama. Its own 49152-token BPE vocabulary (pre "smollm") is not in the
+    // bundle; StarCoder's (same size, same byte-level BPE family, other merges) stands in.
+    ModelPreset{.name = "smollm2-135m",
+                .description = "SmolLM2 135M shape (llama: GQA 9/3, theta 1e5, tied output; StarCoder vocab)",
+                .n_embd = 576, .n_layer = 30, .n_ff = 1536, .n_head = 9, .n_head_kv = 3,
+                .n_ctx_train = 8192, .rope_theta = 100000.0f, .rms_norm_eps = 1e-5f, .sliding_window = 0,
+                .small = false, .arch = "llama", .key_length = 0, .tied_output = true, .llama3_rope = {},
+                .vocab = "ggml-vocab-starcoder.gguf"},
+
+    // Tiny test shapes of each new architecture, with the Llama 2 vocabulary (llama.cpp does not
+    // care which vocabulary an architecture has) and odd shapes on purpose: GQA 3 and 6, head dims
+    // 64 with n_head * head_dim != n_embd, 80 and 96, n_ff not a multiple of 256 (K-quant rows fall
+    // back). tiny-llama3's llama3 scaling has a 64-token original context, so that most pairs are
+    // scaled within a short test.
+    ModelPreset{.name = "tiny-llama3",
+                .description = "test: llama 3, GQA 6/2, head dim 64 with q 384 wide (n_embd 256), llama3 rope, tied",
+                .n_embd = 256, .n_layer = 2, .n_ff = 704, .n_head = 6, .n_head_kv = 2, .n_ctx_train = 4096,
+                .rope_theta = 500000.0f, .rms_norm_eps = 1e-5f, .sliding_window = 0, .small = true,
+                .arch = "llama", .key_length = 64, .tied_output = true, .llama3_rope = {8.0f, 1.0f, 4.0f, 64},
+                .vocab = {}},
+    ModelPreset{.name = "tiny-qwen2",
+                .description = "test: qwen2, GQA 6/1, head dim 80, QKV biases, tied output",
+                .n_embd = 480, .n_layer = 2, .n_ff = 1056, .n_head = 6, .n_head_kv = 1, .n_ctx_train = 4096,
+                .rope_theta = 1000000.0f, .rms_norm_eps = 1e-6f, .sliding_window = 0, .small = true,
+                .arch = "qwen2", .key_length = 0, .tied_output = true, .llama3_rope = {}, .vocab = {}},
+    ModelPreset{.name = "tiny-qwen3",
+                .description = "test: qwen3, GQA 6/2, head dim 96 (q 576 wide, n_embd 256), q/k norm",
+                .n_embd = 256, .n_layer = 2, .n_ff = 800, .n_head = 6, .n_head_kv = 2, .n_ctx_train = 4096,
+                .rope_theta = 1000000.0f, .rms_norm_eps = 1e-6f, .sliding_window = 0, .small = true,
+                .arch = "qwen3", .key_length = 96, .tied_output = false, .llama3_rope = {}, .vocab = {}},
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
-// Architecture presets for `llamaprof make-model`: real llama-family shapes (Llama 2 7B, Mistral 7B,
-// TinyLlama 1.1B) and small test and demo shapes. All use the Llama 2 vocabulary (32000 tokens)
-// unless another vocabulary is given.
+// Architecture presets for `llamaprof make-model`: real shapes (Llama 2 7B, Mistral 7B, TinyLlama
+// 1.1B, Llama 3.x, Qwen2.5, Qwen3, SmolLM2) and small test and demo shapes. A preset with `vocab`
+// uses that vocabulary file of the llama.cpp bundle (its real tokenizer); the others use the
+// Llama 2 vocabulary (32000 tokens) unless another vocabulary is given.
 #pragma once
 
 #include <cstdint>
@@ -10,21 +11,36 @@
 
 namespace lp::model {
 
+// Llama 3.1+ RoPE scaling (HF rope_scaling.rope_type "llama3"): make-model writes the per-pair
+// frequency factors it implies as rope_freqs.weight, as llama.cpp's converter does.
+struct Llama3Rope {
+  float factor = 0;            // 0: no llama3 scaling (no rope_freqs.weight)
+  float low_freq_factor = 1;
+  float high_freq_factor = 4;
+  int original_context = 8192;  // original_max_position_embeddings
+};
+
 struct ModelPreset {
   std::string_view name;
   std::string_view description;
-  int n_embd;          // llama.embedding_length
-  int n_layer;         // llama.block_count
-  int n_ff;            // llama.feed_forward_length
-  int n_head;          // llama.attention.head_count
-  int n_head_kv;       // llama.attention.head_count_kv (== n_head: multi-head attention)
-  int n_ctx_train;     // llama.context_length
-  float rope_theta;    // llama.rope.freq_base
-  float rms_norm_eps;  // llama.attention.layer_norm_rms_epsilon
-  int sliding_window;  // llama.attention.sliding_window; 0: key absent
+  int n_embd;          // <arch>.embedding_length
+  int n_layer;         // <arch>.block_count
+  int n_ff;            // <arch>.feed_forward_length
+  int n_head;          // <arch>.attention.head_count
+  int n_head_kv;       // <arch>.attention.head_count_kv (== n_head: multi-head attention)
+  int n_ctx_train;     // <arch>.context_length
+  float rope_theta;    // <arch>.rope.freq_base
+  float rms_norm_eps;  // <arch>.attention.layer_norm_rms_epsilon
+  int sliding_window;  // <arch>.attention.sliding_window; 0: key absent
   bool small;          // a test / demo preset (the oracle tests cover every type of these)
+  std::string_view arch = "llama";  // general.architecture (model/arch.h)
+  int key_length = 0;  // <arch>.attention.key_length/value_length; 0: n_embd / n_head, keys absent
+  bool tied_output = false;  // no output.weight (the output reuses token_embd.weight)
+  Llama3Rope llama3_rope{};
+  std::string_view vocab{};  // vocabulary GGUF in the llama.cpp bundle's models/; empty: Llama 2
 
-  int head_dim() const { return n_embd / n_head; }
+  int head_dim() const { return key_length > 0 ? key_length : n_embd / n_head; }
+  int n_embd_q() const { return head_dim() * n_head; }      // rows of attn_q, columns of attn_output
   int n_embd_kv() const { return head_dim() * n_head_kv; }  // rows of attn_k / attn_v
 };
 

@@ -1,4 +1,4 @@
-// Zero-copy views of a llama model's weights inside the mapped GGUF file, with their shapes
+// Zero-copy views of a model's weights inside the mapped GGUF file, with their shapes
 // checked against the hyperparameters once at load time, so the forward pass trusts them.
 #pragma once
 
@@ -25,36 +25,50 @@ struct WeightView {
   size_t row_bytes = 0;
   const uint8_t* data = nullptr;
 
+  bool present() const { return data != nullptr; }  // optional tensors stay empty when absent
   const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
   const float* f32() const { return reinterpret_cast<const float*>(data); }
 };
 
+// One block. Which optional tensors a layer has is given by its architecture (model/arch.h); the
+// forward pass tests present() once per layer, never per element.
 struct LayerWeights {
   WeightView attn_norm;  // [n_embd] F32
-  WeightView wq;         // n_embd rows x n_embd        (blk.N.attn_q.weight)
+  WeightView wq;         // n_embd_q rows x n_embd      (blk.N.attn_q.weight; n_embd_q = n_head * head_dim)
   WeightView wk;         // n_embd_kv rows x n_embd     (blk.N.attn_k.weight)
   WeightView wv;         // n_embd_kv rows x n_embd     (blk.N.attn_v.weight)
-  WeightView wo;         // n_embd rows x n_embd        (blk.N.attn_output.weight)
+  WeightView bq;         // [n_embd_q] F32, optional    (blk.N.attn_q.bias: qwen2)
+  WeightView bk;         // [n_embd_kv] F32, optional
+  WeightView bv;         // [n_embd_kv] F32, optional
+  WeightView q_norm;     // [head_dim] F32, optional    (blk.N.attn_q_norm.weight: qwen3)
+  WeightView k_norm;     // [head_dim] F32, optional
+  WeightView wo;         // n_embd rows x n_embd_q      (blk.N.attn_output.weight)
   WeightView ffn_norm;   // [n_embd] F32
   WeightView ffn_gate;   // n_ff rows x n_embd
   WeightView ffn_up;     // n_ff rows x n_embd
   WeightView ffn_down;   // n_embd rows x n_ff
 };
 
+struct ArchDesc;
+
 struct ModelWeights {
+  const ArchDesc* arch = nullptr;  // model/arch.h: what the forward pass does differently
   WeightView token_embd;   // n_vocab rows x n_embd, any type (rows dequantized on lookup)
   WeightView output_norm;  // [n_embd] F32
   WeightView output;       // n_vocab rows x n_embd; token_embd itself when output.weight is absent
   bool output_tied = false;
+  WeightView rope_freqs;   // [n_rot/2] F32, optional (rope_freqs.weight, Llama 3.1+): theta_k / f_k
   std::vector<LayerWeights> layers;  // n_layer
 };
 
-// Reads the hyperparameters. Throws lp::Error(Unsupported) naming an architecture other than
-// llama or an unsupported RoPE scaling type, lp::Error(InvalidFile) naming a missing or bad key.
+// Reads the hyperparameters. Throws lp::Error(Unsupported) naming an architecture llamaprof does
+// not run (and listing those it runs) or an unsupported RoPE scaling type, lp::Error(InvalidFile)
+// naming a missing or bad key.
 HParams read_hparams(const gguf::File& file);
 
-// Binds and checks every weight. Throws lp::Error(InvalidFile) naming a missing tensor or a wrong
-// shape (expected vs found), lp::Error(Unsupported) naming a tensor whose type has no kernels.
+// Binds and checks every weight the architecture has. Throws lp::Error(InvalidFile) naming a
+// missing tensor or a wrong shape (expected vs found), lp::Error(Unsupported) naming a tensor whose
+// type has no kernels or a tensor the architecture does not use.
 ModelWeights bind_weights(const gguf::File& file, const HParams& hp);
 
 }  // namespace lp

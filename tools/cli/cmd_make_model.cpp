@@ -1,5 +1,6 @@
-// `llamaprof make-model`: writes a random-weight llama-architecture GGUF with a preset's real shapes
-// and the Llama 2 vocabulary, in any recipe's types (see src/model/make_model.h).
+// `llamaprof make-model`: writes a random-weight GGUF (llama, qwen2 or qwen3) with a preset's real
+// shapes and vocabulary (the Llama 2 one, or the preset's own from the llama.cpp bundle), in any
+// recipe's types (see src/model/make_model.h).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,16 +38,33 @@ std::string human_size(uint64_t bytes) {
   return buf;
 }
 
+// The preset's own vocabulary file in the llama.cpp bundle (empty when it uses the Llama 2 one).
+std::string preset_vocab_path(const model::ModelPreset& p) {
+  if (p.vocab.empty()) return {};
+  return (std::filesystem::path(LLAMAPROF_VOCAB_DIR) / std::string(p.vocab)).string();
+}
+
 void print_presets() {
-  const int64_t n_vocab = model::kLlama2VocabSize;
-  std::printf("presets (vocabulary %lld tokens; sizes are tensor data, MiB/GiB):\n", (long long)n_vocab);
+  std::printf("presets (sizes are tensor data, MiB/GiB):\n");
   for (const model::ModelPreset& p : model::presets()) {
+    // The real-vocabulary presets' sizes need their token count: read it when the file is there.
+    int64_t n_vocab = model::kLlama2VocabSize;
+    std::string vocab = "Llama 2 vocabulary";
+    if (!p.vocab.empty()) {
+      vocab = std::string(p.vocab);
+      const std::string path = preset_vocab_path(p);
+      if (std::filesystem::exists(path)) n_vocab = model::vocab_size(model::tokenizer_keys_from_gguf(path));
+      else vocab += " (not found; sizes with 32000 tokens)";
+    }
     std::printf("\n%-15s %s\n", std::string(p.name).c_str(), std::string(p.description).c_str());
-    std::printf("  dim %d, layers %d, ffn %d, heads %d, kv heads %d (head dim %d), ctx %d, rope theta %g",
-                p.n_embd, p.n_layer, p.n_ff, p.n_head, p.n_head_kv, p.head_dim(), p.n_ctx_train,
-                double(p.rope_theta));
+    std::printf("  %s, dim %d, layers %d, ffn %d, heads %d, kv heads %d (head dim %d), ctx %d, rope theta %g",
+                std::string(p.arch).c_str(), p.n_embd, p.n_layer, p.n_ff, p.n_head, p.n_head_kv, p.head_dim(),
+                p.n_ctx_train, double(p.rope_theta));
     if (p.sliding_window > 0) std::printf(", sliding window %d", p.sliding_window);
-    std::printf("\n  %.1fM parameters\n ", double(model::parameter_count(p, n_vocab)) / 1e6);
+    if (p.llama3_rope.factor > 0) std::printf(", llama3 rope x%g", double(p.llama3_rope.factor));
+    if (p.tied_output) std::printf(", tied output");
+    std::printf("\n  %s, %lld tokens; %.1fM parameters\n ", vocab.c_str(), (long long)n_vocab,
+                double(model::parameter_count(p, n_vocab)) / 1e6);
     int column = 0;
     for (const Recipe& r : recipes()) {
       if (column++ == 7) std::printf("\n ");
@@ -61,6 +79,29 @@ std::string vocab_path(const MakeModelArgs& a) {
   if (!a.vocab_file.empty()) return a.vocab_file;
   if (const char* env = std::getenv("LLAMAPROF_VOCAB"); env && *env) return env;
   return LLAMAPROF_VOCAB_FILE;
+}
+
+// --vocab-from, else --vocab-file, else the preset's own vocabulary GGUF, else the Llama 2 TSV
+// ($LLAMAPROF_VOCAB or the compiled-in path).
+model::TokenizerKeys load_vocab(const MakeModelArgs& a, const model::ModelPreset& preset) {
+  if (!a.vocab_from.empty()) return model::tokenizer_keys_from_gguf(a.vocab_from);
+  if (a.vocab_file.empty() && !preset.vocab.empty()) {
+    const std::string path = preset_vocab_path(preset);
+    if (!std::filesystem::exists(path)) {
+      throw Error(ErrorKind::FileNotFound, "vocabulary file " + path + " of preset " + std::string(preset.name) +
+                                               " not found: run scripts/setup (it checks out the llama.cpp "
+                                               "bundle's models/), or pass --vocab-from OTHER.gguf");
+    }
+    return model::tokenizer_keys_from_gguf(path);
+  }
+  const std::string path = vocab_path(a);
+  if (!std::filesystem::exists(path)) {
+    throw Error(ErrorKind::FileNotFound,
+                "vocabulary file " + path +
+                    " not found: run scripts/setup (it exports it from llama-tokenizer-js), or pass "
+                    "--vocab-file, LLAMAPROF_VOCAB or --vocab-from OTHER.gguf");
+  }
+  return model::read_vocab_tsv(path);
 }
 
 int run_make_model(const MakeModelArgs& a) {
@@ -83,19 +124,7 @@ int run_make_model(const MakeModelArgs& a) {
     for (const auto& r : recipes()) names += (names.empty() ? "" : ", ") + r.name;
     throw Error(ErrorKind::InvalidArgument, "unknown type '" + a.type + "' (known: " + names + ")");
   }
-  model::TokenizerKeys tokenizer;
-  if (!a.vocab_from.empty()) {
-    tokenizer = model::tokenizer_keys_from_gguf(a.vocab_from);
-  } else {
-    const std::string path = vocab_path(a);
-    if (!std::filesystem::exists(path)) {
-      throw Error(ErrorKind::FileNotFound,
-                  "vocabulary file " + path +
-                      " not found: run scripts/setup (it exports it from llama-tokenizer-js), or pass "
-                      "--vocab-file, LLAMAPROF_VOCAB or --vocab-from OTHER.gguf");
-    }
-    tokenizer = model::read_vocab_tsv(path);
-  }
+  const model::TokenizerKeys tokenizer = load_vocab(a, *preset);
   const auto start = std::chrono::steady_clock::now();
   gguf::Writer writer;
   model::add_model(writer, *preset, *recipe, tokenizer, {a.seed, a.threads});
@@ -112,7 +141,7 @@ int run_make_model(const MakeModelArgs& a) {
 void register_make_model(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<MakeModelArgs>();
   auto* cmd = app.add_subcommand("make-model",
-                                 "Write a random-weight llama-architecture GGUF with real shapes and vocabulary");
+                                 "Write a random-weight GGUF (llama, qwen2, qwen3) with real shapes and vocabulary");
   cmd->add_option("--preset", args->preset, "Architecture preset (see --list)");
   cmd->add_option("--type", args->type, "Quantization recipe: F32, F16, BF16, Q8_0, Q4_0, ..., Q4_K_M, Q6_K");
   cmd->add_option("-o,--output", args->output, "Output GGUF path");
@@ -122,7 +151,8 @@ void register_make_model(CLI::App& app, int* exit_code) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--list", args->list, "List the presets with their shapes and size per type");
   cmd->add_option("--vocab-file", args->vocab_file,
-                  "Vocabulary TSV (default: $LLAMAPROF_VOCAB, else " LLAMAPROF_VOCAB_FILE ")");
+                  "Vocabulary TSV (default: the preset's own vocabulary from " LLAMAPROF_VOCAB_DIR
+                  " if it has one, else $LLAMAPROF_VOCAB, else " LLAMAPROF_VOCAB_FILE ")");
   cmd->add_option("--vocab-from", args->vocab_from, "Copy the tokenizer.* keys of another GGUF file instead");
   cmd->callback([args, exit_code] { *exit_code = run_make_model(*args); });
 }
