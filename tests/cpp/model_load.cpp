@@ -12,17 +12,7 @@
 namespace lp {
 namespace {
 
-// Runs fn, expects an lp::Error of `kind` whose message contains every one of `parts`.
-template <typename Fn>
-void expect_error(Fn&& fn, ErrorKind kind, std::initializer_list<std::string> parts) {
-  try {
-    fn();
-    FAIL() << "no error thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(int(e.kind()), int(kind)) << e.what();
-    for (const std::string& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 TEST(ModelLoad, ReadsHyperparametersAndMapsWeights) {
   test::TinyModelSpec spec;

@@ -1,4 +1,4 @@
-// Builds small llama-architecture GGUF files for the model tests with lp::gguf::Writer: a byte-level
+// Builds small GGUF files (llama, qwen2, qwen3 and any other architecture name) for the model tests with lp::gguf::Writer: a byte-level
 // SentencePiece vocabulary and random weights (seeded), scaled so that attention is sharp and the
 // logits spread out. Options break the file on purpose (missing tensor, wrong shape, other arch).
 #pragma once
@@ -11,13 +11,27 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include "gguf/writer.h"
+#include "llamaprof/error.h"
 #include "quant/quantize.h"
 #include "quant/type_traits.h"
 
 namespace lp::test {
+
+// Runs fn, expects an lp::Error of `kind` whose message contains every one of `parts`.
+template <typename Fn>
+void expect_error(Fn&& fn, ErrorKind kind, std::initializer_list<std::string> parts) {
+  try {
+    fn();
+    FAIL() << "no error thrown";
+  } catch (const Error& e) {
+    EXPECT_EQ(int(e.kind()), int(kind)) << e.what();
+    for (const std::string& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+  }
+}
 
 struct TinyModelSpec {
   std::string arch = "llama";
@@ -35,6 +49,13 @@ struct TinyModelSpec {
   std::string reshape_tensor;         // give this tensor shape `reshape_to`
   std::vector<int64_t> reshape_to;
   std::map<std::string, TensorType> type_override;  // per-tensor type
+  int key_length = 0;                 // <arch>.attention.key_length (0: absent, head_dim = n_embd / n_head)
+  int value_length = 0;               // <arch>.attention.value_length (0: absent)
+  bool qkv_bias = false;              // blk.N.attn_{q,k,v}.bias (qwen2)
+  bool qk_norm = false;               // blk.N.attn_{q,k}_norm.weight (qwen3)
+  int rope_freqs = 0;                 // rope_freqs.weight of this many factors (0: absent)
+  int64_t vocab_size_key = 0;         // <arch>.vocab_size (0: absent)
+  std::vector<std::string> extra_tensors;  // F32 [n_embd] tensors of these names
 };
 
 // <unk>, <s>, </s>, 256 byte tokens, then a few pieces.
@@ -64,7 +85,11 @@ inline std::string write_tiny_model(const std::string& path, const TinyModelSpec
   w.set(a + ".feed_forward_length", gguf::Value::u32(uint32_t(spec.n_ff)));
   w.set(a + ".attention.head_count", gguf::Value::u32(uint32_t(spec.n_head)));
   w.set(a + ".attention.head_count_kv", gguf::Value::u32(uint32_t(spec.n_head_kv)));
-  w.set(a + ".rope.dimension_count", gguf::Value::u32(uint32_t(spec.n_embd / spec.n_head)));
+  const int head_dim = spec.key_length > 0 ? spec.key_length : spec.n_embd / spec.n_head;
+  w.set(a + ".rope.dimension_count", gguf::Value::u32(uint32_t(head_dim)));
+  if (spec.key_length > 0) w.set(a + ".attention.key_length", gguf::Value::u32(uint32_t(spec.key_length)));
+  if (spec.value_length > 0) w.set(a + ".attention.value_length", gguf::Value::u32(uint32_t(spec.value_length)));
+  if (spec.vocab_size_key > 0) w.set(a + ".vocab_size", gguf::Value::u32(uint32_t(spec.vocab_size_key)));
   w.set(a + ".attention.layer_norm_rms_epsilon", gguf::Value::f32(1e-5f));
   if (spec.sliding_window > 0) w.set(a + ".attention.sliding_window", gguf::Value::u32(uint32_t(spec.sliding_window)));
 
@@ -84,7 +109,7 @@ inline std::string write_tiny_model(const std::string& path, const TinyModelSpec
   w.set("tokenizer.ggml.unknown_token_id", gguf::Value::u32(0));
 
   const int64_t n_vocab = int64_t(vocab.size()), e = spec.n_embd, ff = spec.n_ff;
-  const int64_t kv = int64_t(spec.n_head_kv) * (e / spec.n_head);
+  const int64_t kv = int64_t(spec.n_head_kv) * head_dim, q = int64_t(spec.n_head) * head_dim;
   std::mt19937 rng(spec.seed);
   // Keep each tensor's bytes alive until write(): the Writer holds spans.
   static std::vector<std::vector<uint8_t>> storage;
@@ -112,13 +137,24 @@ inline std::string write_tiny_model(const std::string& path, const TinyModelSpec
   add("token_embd.weight", {e, n_vocab}, 1.0f, 0.0f, true);
   add("output_norm.weight", {e}, 0.1f, 1.0f, false);
   if (!spec.tie_output) add("output.weight", {e, n_vocab}, 4.0f * s_in, 0.0f, true);
+  if (spec.rope_freqs > 0) add("rope_freqs.weight", {spec.rope_freqs}, 0.5f, 4.0f, false);
+  for (const std::string& name : spec.extra_tensors) add(name, {e}, 0.1f, 1.0f, false);
   for (int il = 0; il < spec.n_layer; ++il) {
     const std::string b = "blk." + std::to_string(il) + ".";
     add(b + "attn_norm.weight", {e}, 0.1f, 1.0f, false);
-    add(b + "attn_q.weight", {e, e}, 3.0f * s_in, 0.0f, true);
+    add(b + "attn_q.weight", {e, q}, 3.0f * s_in, 0.0f, true);
     add(b + "attn_k.weight", {e, kv}, 3.0f * s_in, 0.0f, true);
     add(b + "attn_v.weight", {e, kv}, s_in, 0.0f, true);
-    add(b + "attn_output.weight", {e, e}, s_in, 0.0f, true);
+    if (spec.qkv_bias) {
+      add(b + "attn_q.bias", {q}, 0.5f, 0.0f, false);
+      add(b + "attn_k.bias", {kv}, 0.5f, 0.0f, false);
+      add(b + "attn_v.bias", {kv}, 0.2f, 0.0f, false);
+    }
+    if (spec.qk_norm) {
+      add(b + "attn_q_norm.weight", {head_dim}, 0.1f, 2.0f, false);
+      add(b + "attn_k_norm.weight", {head_dim}, 0.1f, 2.0f, false);
+    }
+    add(b + "attn_output.weight", {q, e}, s_in, 0.0f, true);
     add(b + "ffn_norm.weight", {e}, 0.1f, 1.0f, false);
     add(b + "ffn_gate.weight", {e, ff}, s_in, 0.0f, true);
     add(b + "ffn_up.weight", {e, ff}, s_in, 0.0f, true);

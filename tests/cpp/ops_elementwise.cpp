@@ -119,7 +119,8 @@ std::vector<double> rope_reference(const std::vector<float>& x, int64_t rows, in
     for (int h = 0; h < n_head; ++h) {
       double* v = y.data() + r * n_head * head_dim + h * head_dim;
       for (int k = 0; k < half; ++k) {
-        const double theta = double(p0 + r) * p.freq_scale * std::pow(double(p.freq_base), -2.0 * k / p.n_rot);
+        const double f = p.freq_factors ? double(p.freq_factors[k]) : 1.0;
+        const double theta = double(p0 + r) * p.freq_scale * std::pow(double(p.freq_base), -2.0 * k / p.n_rot) / f;
         const int ia = p.layout == lp::RopeLayout::Normal ? 2 * k : k;
         const int ib = p.layout == lp::RopeLayout::Normal ? 2 * k + 1 : k + half;
         const double a = v[ia], b = v[ib];
@@ -131,7 +132,8 @@ std::vector<double> rope_reference(const std::vector<float>& x, int64_t rows, in
   return y;
 }
 
-void check_rope(lp::RopeLayout layout, int n_rot, float freq_base, float freq_scale) {
+void check_rope(lp::RopeLayout layout, int n_rot, float freq_base, float freq_scale,
+                const float* freq_factors = nullptr) {
   const int n_head = 4, head_dim = 64, rows = 5, p0 = 37;
   const auto x = random_vector(size_t(rows) * n_head * head_dim, 5);
   lp::RopeParams params;
@@ -139,6 +141,7 @@ void check_rope(lp::RopeLayout layout, int n_rot, float freq_base, float freq_sc
   params.freq_base = freq_base;
   params.freq_scale = freq_scale;
   params.layout = layout;
+  params.freq_factors = freq_factors;
   auto y = x;
   lp::rope(y.data(), rows, n_head * head_dim, n_head, head_dim, p0, params);
   const auto want = rope_reference(x, rows, n_head, head_dim, p0, params);
@@ -156,6 +159,27 @@ TEST(Ops, RopeNeoxMatchesReference) { check_rope(lp::RopeLayout::Neox, 64, 10000
 TEST(Ops, RopePartialRotationAndLinearScaling) {
   check_rope(lp::RopeLayout::Normal, 32, 10000, 0.25f);
   check_rope(lp::RopeLayout::Neox, 48, 500000, 0.5f);
+}
+
+// rope_freqs.weight (Llama 3.1+): pair k's angle divided by f_k; all ones is exactly no factors.
+TEST(Ops, RopeFrequencyFactors) {
+  std::vector<float> f(32);
+  for (size_t k = 0; k < f.size(); ++k) f[k] = 1.0f + 7.0f * float(k) / 31.0f;  // 1 .. 8, like llama3
+  check_rope(lp::RopeLayout::Normal, 64, 500000, 1, f.data());
+  check_rope(lp::RopeLayout::Neox, 64, 500000, 0.5f, f.data());
+
+  const std::vector<float> ones(32, 1.0f);
+  const auto x = random_vector(2 * 64, 9);
+  lp::RopeParams p;
+  p.n_rot = 64;
+  auto plain = x, with_ones = x, with_f = x;
+  lp::rope(plain.data(), 2, 64, 1, 64, 11, p);
+  p.freq_factors = ones.data();
+  lp::rope(with_ones.data(), 2, 64, 1, 64, 11, p);
+  EXPECT_EQ(plain, with_ones);
+  p.freq_factors = f.data();
+  lp::rope(with_f.data(), 2, 64, 1, 64, 11, p);
+  EXPECT_NE(plain, with_f);
 }
 
 TEST(Ops, RopeLayoutsDiffer) {

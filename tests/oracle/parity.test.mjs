@@ -1,7 +1,9 @@
 // Parity with llama.cpp (node-llama-cpp 3.21.1) on the same GGUF files: for the tiny test presets
-// (llama-shaped MHA and mistral-shaped GQA + sliding window) in every type, llamaprof's greedy
+// (llama-shaped MHA and mistral-shaped GQA + sliding window) in every type, and the tiny presets of
+// the newer architectures (Llama 3 with rope_freqs, Qwen2, Qwen3) in five types, llamaprof's greedy
 // continuation of a prompt must be llama.cpp's, token for token, and the top-5 log-probabilities of
-// every step must agree within a named tolerance. A deliberately wrong RoPE layout must fail.
+// every step must agree within a named tolerance. A deliberately wrong RoPE layout must fail on
+// every architecture, and so must dropping rope_freqs, the Q/K norm or the Q/K/V biases.
 //
 // Our log-probabilities are the full log-softmax of the raw logits (run --json --top-candidates 5
 // "logprob"); the oracle's are a softmax over the whole vocabulary of llama.cpp's raw logits.
@@ -11,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { disposeOracle, greedy, loadOracleModel } from "../../tools/oracle/oracle.mjs";
-import { ensureModel, runCli, testPresets } from "../../tools/oracle/test-models.mjs";
+import { archTestPresets, archTypes, ensureModel, runCli, testPresets } from "../../tools/oracle/test-models.mjs";
 
 const prompt = "The llama (Lama glama) is a domesticated South American camelid";
 const nTokens = 32;
@@ -99,45 +101,67 @@ export function compareGreedy(ours, oracle, tol) {
 
 const summary = [];
 
+// Largest |our logprob - llama.cpp's| over llama.cpp's top-5 at every teacher-forced step.
+function maxLogprobDiff(forced, oracle) {
+  let maxDiff = 0;
+  for (let i = 0; i < oracle.steps.length; i++) {
+    const mine = new Map(forced.candidates[i].map((c) => [c.id, c.logprob]));
+    for (const t of oracle.steps[i].top) if (mine.has(t.id)) maxDiff = Math.max(maxDiff, Math.abs(mine.get(t.id) - t.logprob));
+  }
+  return maxDiff;
+}
+
+const cases = [...testPresets.flatMap((p) => types.map((t) => [p, t])), ...archTestPresets.flatMap((p) => archTypes.map((t) => [p, t]))];
+
 describe("parity with llama.cpp: greedy continuation and top-5 log-probs", () => {
   after(() => {
     disposeOracle();
     console.log(summary.join("\n"));
   });
-  for (const preset of testPresets) {
-    for (const type of types) {
-      test(`${preset} ${type}`, async () => {
-        const path = ensureModel(preset, type);
-        const tol = tolerance(type);
-        const oracle = await oracleGreedy(path);
-        const free = compareGreedy(ourGreedy(path), oracle, tol);
-        const forced = ourGreedy(path, { force: oracle.ids });
-        const lp = compareLogprobs(forced, oracle, tol);
-        let maxDiff = 0;
-        for (let i = 0; i < oracle.steps.length; i++) {
-          const mine = new Map(forced.candidates[i].map((c) => [c.id, c.logprob]));
-          for (const t of oracle.steps[i].top) if (mine.has(t.id)) maxDiff = Math.max(maxDiff, Math.abs(mine.get(t.id) - t.logprob));
-        }
-        summary.push(`# parity ${preset} ${type}: greedy ${free.identical ? "identical (32/32)" : `identical up to a near-tie at step ${free.divergedAt}`}, max |d logprob| ${maxDiff.toFixed(4)} (tol ${tol})`);
-        const defects = [...free.defects, ...lp];
-        assert.deepEqual(defects, [], `${preset} ${type}:\n  ${defects.slice(0, 8).join("\n  ")}`);
-      });
-    }
+  for (const [preset, type] of cases) {
+    test(`${preset} ${type}`, async () => {
+      const path = ensureModel(preset, type);
+      const tol = tolerance(type);
+      const oracle = await oracleGreedy(path);
+      const free = compareGreedy(ourGreedy(path), oracle, tol);
+      const forced = ourGreedy(path, { force: oracle.ids });
+      const lp = compareLogprobs(forced, oracle, tol);
+      const maxDiff = maxLogprobDiff(forced, oracle);
+      summary.push(`# parity ${preset} ${type}: greedy ${free.identical ? "identical (32/32)" : `identical up to a near-tie at step ${free.divergedAt}`}, max |d logprob| ${maxDiff.toFixed(4)} (tol ${tol})`);
+      const defects = [...free.defects, ...lp];
+      assert.deepEqual(defects, [], `${preset} ${type}:\n  ${defects.slice(0, 8).join("\n  ")}`);
+    });
   }
 });
 
-describe("parity fails with a wrong RoPE layout", () => {
-  after(disposeOracle);
-  for (const preset of testPresets) {
-    test(`${preset} F32 with LLAMAPROF_DEBUG_ROPE=neox`, async () => {
-      const path = ensureModel(preset, "F32");
+// Each deliberate mistake (context.cpp: LLAMAPROF_DEBUG_ROPE, LLAMAPROF_DEBUG_DROP) on a file where
+// the right computation passes: [preset, type, env, what it breaks].
+const mistakes = [
+  ...testPresets.map((p) => [p, "F32", { LLAMAPROF_DEBUG_ROPE: "flip" }, "the NeoX rotation on a llama file"]),
+  ...archTestPresets.map((p) => [p, "F16", { LLAMAPROF_DEBUG_ROPE: "flip" }, "the other RoPE layout than the architecture's"]),
+  ["tiny-llama3", "F16", { LLAMAPROF_DEBUG_DROP: "rope_freqs" }, "RoPE without rope_freqs.weight"],
+  ["tiny-qwen3", "F16", { LLAMAPROF_DEBUG_DROP: "qk_norm" }, "Qwen3 without its Q/K norm"],
+  ["tiny-qwen2", "F16", { LLAMAPROF_DEBUG_DROP: "qkv_bias" }, "Qwen2 without its Q/K/V biases"],
+];
+
+const mistakeSummary = [];
+
+describe("parity fails with a deliberate mistake", () => {
+  after(() => {
+    disposeOracle();
+    console.log(mistakeSummary.join("\n"));
+  });
+  for (const [preset, type, env, what] of mistakes) {
+    test(`${preset} ${type} with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`, async () => {
+      const path = ensureModel(preset, type);
       const oracle = await oracleGreedy(path);
-      // The right layout passes on this very file, so the failure below is the layout's doing.
+      // The right computation passes on this very file, so the failure below is the mistake's doing.
       assert.deepEqual(compareLogprobs(ourGreedy(path, { force: oracle.ids }), oracle, LOGPROB_TOL_FLOAT), []);
-      const wrong = ourGreedy(path, { force: oracle.ids, env: { LLAMAPROF_DEBUG_ROPE: "neox" } });
+      const wrong = ourGreedy(path, { force: oracle.ids, env });
       const defects = [...compareLogprobs(wrong, oracle, LOGPROB_TOL_FLOAT),
-                       ...compareGreedy(ourGreedy(path, { env: { LLAMAPROF_DEBUG_ROPE: "neox" } }), oracle, LOGPROB_TOL_FLOAT).defects];
-      assert.ok(defects.length > 0, "the NeoX rotation passed parity: the test cannot tell RoPE layouts apart");
+                       ...compareGreedy(ourGreedy(path, { env }), oracle, LOGPROB_TOL_FLOAT).defects];
+      mistakeSummary.push(`# mistake ${preset} ${type} ${JSON.stringify(env)}: ${defects.length} defects, max |d logprob| ${maxLogprobDiff(wrong, oracle).toFixed(3)}`);
+      assert.ok(defects.length > 0, `${what} passed parity: the test cannot tell it from the right computation`);
     });
   }
 });

@@ -12,6 +12,11 @@ export const allTypes = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "
 // The presets small enough for every test run (the 7B shapes are for bench/make_7b_models.sh).
 export const testPresets = ["tiny", "tiny-gqa"];
 export const demoPresets = ["demo", "demo-mistral"];
+// Tiny shapes of the newer architectures (src/model/presets.cpp), with the Llama 2 vocabulary, and
+// the types the oracle tests run them in (one float, the legacy and K-quant families; the full
+// type matrix stays on the llama presets above, which share every kernel with these).
+export const archTestPresets = ["tiny-llama3", "tiny-qwen2", "tiny-qwen3"];
+export const archTypes = ["F16", "Q8_0", "Q4_0", "Q4_K_M", "Q6_K"];
 
 export function cliPath() {
   const cli = process.env.LLAMAPROF_CLI || join(repoRoot, "build/tools/cli/llamaprof");
