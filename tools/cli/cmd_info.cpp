@@ -1,6 +1,6 @@
-// `llamaprof info FILE [--json] [--system]`: what a GGUF file holds (architecture, hyperparameters,
-// general.* keys, tokenizer, every tensor, totals, bits per weight) as aligned text or one JSON
-// object. Only the header pages of the mapping are touched, so it is instant on a 7B file.
+// `llamaprof info FILE [--json] [--system]`: what a GGUF file holds (architecture, and whether
+// llamaprof runs it with the list of those it runs, hyperparameters, general.* keys, tokenizer,
+// every tensor, totals, bits per weight) as aligned text or one JSON object. Only the header pages of the mapping are touched, so it is instant on a 7B file.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "gguf/reader.h"
 #include "llamaprof/error.h"
+#include "model/arch.h"
 
 namespace lp::cli {
 namespace {
@@ -183,6 +184,10 @@ Json info_json(const gguf::File& f, const Summary& s) {
   j["data_offset"] = f.data_offset();
   j["file_size"] = f.file_size();
   j["architecture"] = s.architecture;
+  j["architecture_supported"] = find_arch(s.architecture) != nullptr;
+  Json archs = Json::array();
+  for (const ArchDesc& a : supported_archs()) archs.push_back(std::string(a.name));
+  j["supported_architectures"] = archs;
   Json hp = Json::object();
   for (const auto* e : s.hyperparameters) hp[e->first.substr(s.architecture.size() + 1)] = to_json(e->second, true);
   j["hyperparameters"] = hp;
@@ -241,6 +246,8 @@ void print_text(const gguf::File& f, const Summary& s) {
   fmt::print("{:<14}GGUF v{}, alignment {}, data at byte offset {}, {} ({} bytes)\n", "format", f.version(),
              f.alignment(), f.data_offset(), human_bytes(f.file_size()), f.file_size());
   fmt::print("{:<14}{}\n", "architecture", s.architecture.empty() ? "-" : s.architecture);
+  fmt::print("{:<14}{} (llamaprof runs {})\n", "supported", find_arch(s.architecture) ? "yes" : "no",
+             supported_arch_names());
   print_group(fmt::format("hyperparameters ({}.*)", s.architecture).c_str(), s.hyperparameters,
               s.architecture.size() + 1);
   print_group("general", s.general, 0);
