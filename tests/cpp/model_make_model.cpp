@@ -141,6 +141,61 @@ TEST(Presets, PlanUsesGgufNamesAndShapes) {
   EXPECT_EQ(llama_file_type(*find_recipe("BF16")), 32u);
 }
 
+TEST(Presets, PlanFollowsTheArchitecture) {
+  const auto recipe = find_recipe("Q4_K_M");
+  ASSERT_TRUE(recipe);
+  auto names = [](const std::vector<TensorPlan>& plan) {
+    std::vector<std::string> n;
+    for (const auto& t : plan) n.push_back(t.name);
+    return n;
+  };
+  auto find = [](const std::vector<TensorPlan>& plan, const std::string& name) -> const TensorPlan& {
+    for (const auto& t : plan) {
+      if (t.name == name) return t;
+    }
+    throw std::runtime_error("no tensor " + name);
+  };
+  // qwen2: biases after V, tied output (token_embd gets the output rule: Q6_K, Q8_0 for 480 rows).
+  const auto q2 = plan_tensors(*find_preset("tiny-qwen2"), *recipe, 32000);
+  EXPECT_EQ(q2.size(), 2u + 12u * 2u);
+  const std::vector<std::string> n2 = names(q2);
+  EXPECT_EQ(std::vector<std::string>(n2.begin() + 1, n2.begin() + 9),
+            (std::vector<std::string>{"blk.0.attn_norm.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight",
+                                      "blk.0.attn_v.weight", "blk.0.attn_q.bias", "blk.0.attn_k.bias",
+                                      "blk.0.attn_v.bias", "blk.0.attn_output.weight"}));
+  EXPECT_EQ(find(q2, "blk.1.attn_k.bias").shape, (std::vector<int64_t>{80}));
+  EXPECT_EQ(find(q2, "blk.1.attn_k.bias").type, TensorType::F32);
+  EXPECT_EQ(find(q2, "token_embd.weight").type, TensorType::Q8_0);
+  EXPECT_EQ(find(q2, "blk.0.attn_q.weight").type, TensorType::Q5_0);  // 480 is no multiple of 256
+  EXPECT_EQ(n2.back(), "output_norm.weight");
+  // qwen3: q/k norms [head_dim], q and Wo n_head * head_dim wide.
+  const auto q3 = plan_tensors(*find_preset("qwen3-0.6b"), *recipe, 151936);
+  EXPECT_EQ(q3.size(), 2u + 11u * 28u);
+  EXPECT_EQ(find(q3, "blk.3.attn_q_norm.weight").shape, (std::vector<int64_t>{128}));
+  EXPECT_EQ(find(q3, "blk.3.attn_q.weight").shape, (std::vector<int64_t>{1024, 2048}));
+  EXPECT_EQ(find(q3, "blk.3.attn_output.weight").shape, (std::vector<int64_t>{2048, 1024}));
+  // llama 3: rope_freqs [head_dim / 2] F32 after the embedding; no biases (optional for llama).
+  const auto l3 = plan_tensors(*find_preset("llama3.1-8b"), *recipe, 128256);
+  EXPECT_EQ(l3.size(), 4u + 9u * 32u);
+  EXPECT_EQ(l3[1].name, "rope_freqs.weight");
+  EXPECT_EQ(l3[1].shape, (std::vector<int64_t>{64}));
+  EXPECT_EQ(l3[1].type, TensorType::F32);
+}
+
+TEST(Presets, Llama3RopeFactorsFollowTheConverter) {
+  // Llama 3.1 8B: theta 5e5, factor 8, low 1, high 4, original context 8192, head dim 128.
+  const auto f = llama3_rope_factors(*find_preset("llama3.1-8b"));
+  ASSERT_EQ(f.size(), 64u);
+  EXPECT_EQ(f.front(), 1.0f);  // short wavelengths keep their frequency
+  EXPECT_EQ(f.back(), 8.0f);   // long ones are slowed by the factor
+  for (size_t k = 1; k < f.size(); ++k) EXPECT_GE(f[k], f[k - 1]) << k;
+  // Pair k has wavelength 2 pi * 5e5^(2k/128): pairs between 8192/4 and 8192 blend.
+  int blended = 0;
+  for (float x : f) blended += x > 1.0f && x < 8.0f;
+  EXPECT_GT(blended, 0);
+  EXPECT_TRUE(llama3_rope_factors(*find_preset("tiny-llama3")).size() == 32u);
+}
+
 TEST(MakeModel, SameSeedSameBytesWhateverTheThreadCount) {
   const TokenizerKeys vocab = small_vocab(512);
   for (const char* type : {"Q4_K_M", "F16", "Q4_0"}) {
