@@ -27,7 +27,7 @@ enum class FfnActivation : uint8_t { SiluGated };  // down(silu(gate(x)) * up(x)
 
 struct ArchDesc {
   std::string_view name;      // general.architecture, and the prefix of its hyperparameter keys
-  std::string_view families;  // what ships in this architecture, for `llamaprof info --system`
+  std::string_view families;  // the model families published in this architecture (for readers, logs)
   RopeLayout rope_layout;     // llama.cpp's llama_model_rope_type() for the architecture
   Need qkv_bias;              // blk.N.attn_{q,k,v}.bias, F32 [n_head*head_dim] / [n_head_kv*head_dim]
   Need qk_norm;               // blk.N.attn_{q,k}_norm.weight, F32 [head_dim]: RMSNorm per head before RoPE
