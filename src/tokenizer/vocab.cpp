@@ -71,9 +71,13 @@ void Vocab::finish(const std::string& where) {
       }
       if (byte_token[byte] < 0) byte_token[byte] = id;
     }
+  }
+  // Needs by_text; may turn tokens into control ones, so it runs before the special list is built.
+  apply_special_token_rules(*this);
+  for (size_t i = 0; i < n; ++i) {
     const bool special = kinds[i] == TokenKind::Control || kinds[i] == TokenKind::UserDefined ||
                          kinds[i] == TokenKind::Unknown;
-    if (special && !texts[i].empty()) special_by_length.push_back(id);
+    if (special && !texts[i].empty()) special_by_length.push_back(static_cast<TokenId>(i));
   }
   // Byte fallback looks the piece up by its text (llama.cpp does too), so a <0xNN> entry that is
   // not typed BYTE still serves, and failing that the one-byte string itself; the typed entry wins.

@@ -7,11 +7,13 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace lp::tokenizer_detail {
@@ -20,6 +22,21 @@ namespace lp::tokenizer_detail {
 struct TextHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+enum class VocabModel { Spm, Bpe };  // tokenizer.ggml.model "llama", "gpt2"
+
+// Per-token strip flags (llama.cpp's LSTRIP/RSTRIP attributes, set by model name): a special
+// token that matches also eats the white space on that side.
+enum : uint8_t { kStripLeft = 1, kStripRight = 2 };
+
+// Byte-level BPE merges: (left id, right id) -> rank, and the token each merge makes.
+struct Merges {
+  std::unordered_map<uint64_t, uint32_t> rank;  // key: left << 32 | right
+  std::vector<TokenId> result;                  // [rank] merged token, -1 if not in the vocabulary
+  static uint64_t key(TokenId left, TokenId right) {
+    return static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
+  }
 };
 
 struct Vocab {
@@ -31,7 +48,19 @@ struct Vocab {
   std::vector<TokenId> special_by_length;  // Control/UserDefined/Unknown ids, longest text first
 
   TokenId bos = -1, eos = -1, unk = -1;
+  TokenId eot = -1, eom = -1;                    // tokenizer.ggml.eot/eom_token_id, or found by text
+  TokenId fim_pad = -1, fim_rep = -1, fim_sep = -1;  // end generation too (llama.cpp)
   TokenizerFlags flags;  // add_bos_token, add_eos_token, add_space_prefix
+  std::string model_name;        // general.name: llama.cpp sets strip flags by it (Phi-3)
+  std::vector<uint8_t> strip;    // [n_vocab] kStripLeft/kStripRight, empty when none is set
+  std::vector<TokenId> eog_ids;  // sorted: the ids that end generation
+
+  VocabModel model = VocabModel::Spm;
+  // Byte-level BPE only.
+  std::unique_ptr<PreTokenizer> pre;
+  Merges merges;
+  std::array<TokenId, 256> byte_char_token{};  // byte -> token spelling its stand-in character, -1 if none
+  bool clean_spaces = false;                    // detokenize tidies " ," etc. (llama.cpp clean_spaces)
 
   int size() const { return static_cast<int>(texts.size()); }
   TokenId find(std::string_view text) const {
@@ -47,5 +76,16 @@ int parse_byte_token(std::string_view text);
 
 // SentencePiece BPE over one fragment whose spaces are already "▁" (spm.cpp).
 void spm_encode(const Vocab& vocab, std::string_view text, std::vector<TokenId>& out);
+
+// Byte-level BPE over one raw fragment: pre-tokenize, then merge by rank within each word (bpe.cpp).
+void bpe_encode(const Vocab& vocab, std::string_view text, std::vector<TokenId>& out);
+
+// Parses tokenizer.ggml.merges ("left right" strings, rank = index) into vocab.merges and fills
+// byte_char_token; throws InvalidFile naming the merge (bpe.cpp). `texts`/`by_text` must be built.
+void build_merges(Vocab& vocab, const std::vector<std::string>& merges, const std::string& where);
+
+// llama.cpp's text rules for special tokens (special_tokens.cpp): EOT/EOM/FIM ids found by text,
+// control-looking tokens forced to Control, the end-of-generation set, strip flags by model name.
+void apply_special_token_rules(Vocab& vocab);
 
 }  // namespace lp::tokenizer_detail
