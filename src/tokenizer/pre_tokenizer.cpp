@@ -6,6 +6,9 @@
 // to the regex over code points with llama.cpp's category tables, with one difference from
 // PCRE2's \s: llama.cpp counts U+0085 (NEXT LINE) as white space, PCRE2 with UCP does not. The
 // patterns are therefore rewritten once: \s becomes [\s\x{85}], \S becomes [^\s\x{85}].
+// And PCRE2 10.42 (Debian 12) knows Unicode 14, llama.cpp's tables Unicode 15.1: the 5,109 code
+// points assigned since are added to \p{L}, \p{N}, \p{M}, \p{P}, \p{S} (they are the only
+// category differences between the two, checked code point by code point).
 #include "tokenizer/pre_tokenizer.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -78,8 +81,26 @@ const std::vector<Family>& families() {
   return f;
 }
 
-// \s -> [\s\x{85}] (inside a class: \s\x{85}), \S -> [^\s\x{85}]: see the file comment.
-std::string with_llama_whitespace(std::string_view pattern) {
+// Code points assigned in Unicode 15.0/15.1, with llama.cpp's category (unicode-data.cpp).
+struct CategoryAddition {
+  std::string_view property;
+  std::string_view ranges;  // PCRE2 class items
+};
+constexpr CategoryAddition kUnicode15[] = {
+    {"L", "\\x{1123F}-\\x{11240}\\x{11F02}\\x{11F04}-\\x{11F10}\\x{11F12}-\\x{11F33}\\x{1342F}\\x{13441}-\\x{13446}"
+          "\\x{1B132}\\x{1B155}\\x{1DF25}-\\x{1DF2A}\\x{1E030}-\\x{1E06D}\\x{1E4D0}-\\x{1E4EB}\\x{2B739}"
+          "\\x{2EBF0}-\\x{2EE5D}\\x{31350}-\\x{323AF}"},
+    {"N", "\\x{11F50}-\\x{11F59}\\x{1D2C0}-\\x{1D2D3}\\x{1E4F0}-\\x{1E4F9}"},
+    {"M", "\\x{CF3}\\x{ECE}\\x{10EFD}-\\x{10EFF}\\x{11241}\\x{11F00}-\\x{11F01}\\x{11F03}\\x{11F34}-\\x{11F3A}"
+          "\\x{11F3E}-\\x{11F42}\\x{13440}\\x{13447}-\\x{13455}\\x{1E08F}\\x{1E4EC}-\\x{1E4EF}"},
+    {"P", "\\x{11B00}-\\x{11B09}\\x{11F43}-\\x{11F4F}"},
+    {"S", "\\x{2FFC}-\\x{2FFF}\\x{31EF}\\x{1F6DC}\\x{1F774}-\\x{1F776}\\x{1F77B}-\\x{1F77F}\\x{1F7D9}"
+          "\\x{1FA75}-\\x{1FA77}\\x{1FA87}-\\x{1FA88}\\x{1FAAD}-\\x{1FAAF}\\x{1FABB}-\\x{1FABD}\\x{1FABF}"
+          "\\x{1FACE}-\\x{1FACF}\\x{1FADA}-\\x{1FADB}\\x{1FAE8}\\x{1FAF7}-\\x{1FAF8}"},
+};
+
+// The pattern as PCRE2 must see it to match like llama.cpp: see the file comment.
+std::string for_pcre2(std::string_view pattern) {
   std::string out;
   bool in_class = false;
   for (size_t i = 0; i < pattern.size(); ++i) {
@@ -88,13 +109,31 @@ std::string with_llama_whitespace(std::string_view pattern) {
       const char e = pattern[++i];
       if (e == 's') {
         out += in_class ? "\\s\\x{85}" : "[\\s\\x{85}]";
-      } else if (e == 'S') {
+        continue;
+      }
+      if (e == 'S') {
         if (in_class) throw std::logic_error("\\S inside a character class");
         out += "[^\\s\\x{85}]";
-      } else {
-        out += c;
-        out += e;
+        continue;
       }
+      if (e == 'p' && i + 1 < pattern.size() && pattern[i + 1] == '{') {
+        const size_t close = pattern.find('}', i);
+        const std::string_view property = pattern.substr(i + 2, close - i - 2);
+        for (const CategoryAddition& a : kUnicode15) {
+          if (a.property != property) continue;
+          if (!in_class) out += '[';
+          out += "\\p{";
+          out += property;
+          out += '}';
+          out += a.ranges;
+          if (!in_class) out += ']';
+          i = close;
+          break;
+        }
+        if (i == close) continue;
+      }
+      out += c;
+      out += e;
       continue;
     }
     if (c == '[' && !in_class) in_class = true;
@@ -169,7 +208,7 @@ std::unique_ptr<PreTokenizer> PreTokenizer::create(std::string_view pre, const s
   // DOLLAR_ENDONLY: std::regex's $ (deepseek-llm's "\s+$") matches only at the very end.
   const uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK | PCRE2_DOLLAR_ENDONLY;
   for (std::string_view source : family->regexes) {
-    const std::string pattern = with_llama_whitespace(source);
+    const std::string pattern = for_pcre2(source);
     int err = 0;
     PCRE2_SIZE err_offset = 0;
     auto r = std::make_unique<Regex>();

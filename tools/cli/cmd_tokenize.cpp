@@ -4,6 +4,8 @@
 //   llamaprof tokenize -m MODEL --file F ...   F holds one JSON string per line; each gets one output
 //                                             line (a JSON array with --json), so a whole corpus costs
 //                                             one process and one model load
+//   llamaprof tokenize -m MODEL --eog                one JSON object: the tokenizer model, the BPE
+//                                             pre-tokenizer, n_vocab and the end-of-generation ids
 //   llamaprof tokenize -m MODEL --decode [--render-special] [--json] IDS
 //                                             IDS (or each line of F) is a JSON array of token ids;
 //                                             prints the text as llama.cpp's detokenize gives it
@@ -33,6 +35,7 @@ struct TokenizeArgs {
   bool parse_special = false;
   bool decode = false;
   bool render_special = false;
+  bool eog = false;
 };
 
 nlohmann::json parse_json_line(const std::string& line, const std::string& where) {
@@ -75,11 +78,18 @@ void print_decoded(const Tokenizer& tok, const nlohmann::json& ids_json, const s
 }
 
 int run_tokenize(const TokenizeArgs& args) {
-  if (args.has_text == !args.file.empty()) {
+  if (!args.eog && args.has_text == !args.file.empty()) {
     throw Error(ErrorKind::InvalidArgument, "tokenize: give either TEXT or --file F (exactly one)");
   }
+  // Only the tokenizer metadata is read: vocabulary-only GGUF files (no tensors) work.
   const gguf::File file = gguf::File::open(args.model);
   const Tokenizer tok = Tokenizer::from_gguf(file);
+  if (args.eog) {
+    const nlohmann::json j = {{"model", tok.model()}, {"pre", tok.pre()}, {"n_vocab", tok.n_vocab()},
+                              {"bos", tok.bos()}, {"eos", tok.eos()}, {"eog", tok.eog_ids()}};
+    std::printf("%s\n", dump(j).c_str());
+    return 0;
+  }
 
   auto handle = [&](const std::string& input, const std::string& where, bool input_is_json) {
     if (args.decode) {
@@ -125,6 +135,7 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   cmd->add_flag("--parse-special", args->parse_special, "text such as <s> becomes its control token");
   cmd->add_flag("--decode", args->decode, "ids to text, as llama.cpp's detokenize");
   cmd->add_flag("--render-special", args->render_special, "with --decode: control tokens print as their text");
+  cmd->add_flag("--eog", args->eog, "print the tokenizer model, pre-tokenizer and end-of-generation ids as JSON");
   cmd->callback([args, text, exit_code] {
     args->has_text = text->count() > 0;
     *exit_code = run_tokenize(*args);
