@@ -201,7 +201,7 @@ std::unique_ptr<PreTokenizer> PreTokenizer::create(std::string_view pre, const s
                                             "\" is not a supported pre-tokenizer (known: " + known_names() + ")");
   }
   std::unique_ptr<PreTokenizer> p(new PreTokenizer());
-  p->name_ = family->name;
+  p->name_ = std::string(pre);
   p->ignore_merges_ = family->ignore_merges;
   p->add_bos_ = family->add_bos;
   p->clean_spaces_ = family->clean_spaces;

@@ -39,7 +39,7 @@ class Tokenizer {
   TokenId bos() const;
   TokenId eos() const;
   std::string_view model() const;  // tokenizer.ggml.model: "llama" or "gpt2"
-  std::string_view pre() const;    // the BPE pre-tokenizer family ("llama3", "qwen2", ...); "" for SPM
+  std::string_view pre() const;    // tokenizer.ggml.pre of a BPE vocabulary ("default" if absent); "" for SPM
   TokenId unk() const;             // -1 if the vocabulary has none
   const TokenizerFlags& flags() const;
   TokenKind kind(TokenId id) const;

@@ -125,7 +125,7 @@ TEST(TokenizerBpe, EndOfGenerationIsLlamaCppsSet) {
   // llama.cpp's vocabulary is Llama 3.0's: 128008 is still a reserved token (3.1 made it
   // <|eom_id|>). These sets are what llama.cpp's llama_vocab_is_eog gives for the two files.
   const lp::Tokenizer llama3 = real("llama-bpe");
-  EXPECT_EQ(llama3.pre(), "llama3");
+  EXPECT_EQ(llama3.pre(), "llama-bpe");
   EXPECT_EQ(llama3.token_text(128001), "<|end_of_text|>");
   EXPECT_EQ(llama3.token_text(128009), "<|eot_id|>");
   EXPECT_EQ(llama3.eog_ids(), (Ids{128001, 128009}));

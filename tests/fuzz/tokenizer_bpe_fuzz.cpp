@@ -1,0 +1,76 @@
+// libFuzzer target for the byte-level BPE tokenizer on llama.cpp's real vocabularies. The first
+// input byte picks the vocabulary and parse_special; the rest is the text (any bytes: random and
+// invalid UTF-8). Invariants: encode never throws or crashes, every id is in the vocabulary, the
+// StreamDecoder's output is valid UTF-8, and for valid UTF-8 text the pieces (special tokens
+// rendered) concatenate back to exactly the text -- byte-level BPE is lossless, as in llama.cpp.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gguf/reader.h"
+#include "tokenizer/tokenizer.h"
+
+namespace {
+
+// One vocabulary per pre-tokenizer family worth covering (regex lists of 1 to 6 patterns).
+constexpr const char* kVocabs[] = {"llama-bpe", "qwen2", "qwen35", "gpt-2", "deepseek-llm", "deepseek-coder", "falcon"};
+constexpr size_t kNumVocabs = sizeof(kVocabs) / sizeof(kVocabs[0]);
+
+const lp::Tokenizer& vocab(size_t i) {
+  static std::unique_ptr<lp::Tokenizer> loaded[kNumVocabs];
+  if (!loaded[i]) {
+    const std::string path = std::string(LLAMAPROF_LLAMACPP_MODELS) + "/ggml-vocab-" + kVocabs[i] + ".gguf";
+    const lp::gguf::File file = lp::gguf::File::open(path);
+    loaded[i] = std::make_unique<lp::Tokenizer>(lp::Tokenizer::from_gguf(file));
+  }
+  return *loaded[i];
+}
+
+// Strict UTF-8 (what the round trip is promised for).
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b < 0x80) { ++i; continue; }
+    if (b >= 0xC2 && b <= 0xDF) n = 2;
+    else if (b >= 0xE0 && b <= 0xEF) { n = 3; if (b == 0xE0) lo = 0xA0; if (b == 0xED) hi = 0x9F; }
+    else if (b >= 0xF0 && b <= 0xF4) { n = 4; if (b == 0xF0) lo = 0x90; if (b == 0xF4) hi = 0x8F; }
+    else return false;
+    if (i + n > s.size()) return false;
+    const auto b1 = static_cast<unsigned char>(s[i + 1]);
+    if (b1 < lo || b1 > hi) return false;
+    for (size_t k = 2; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const lp::Tokenizer& tok = vocab(data[0] % kNumVocabs);
+  const bool parse_special = (data[0] / kNumVocabs) & 1;
+  const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
+
+  const std::vector<lp::TokenId> ids = tok.encode(text, false, parse_special);
+  std::string pieces;
+  lp::Tokenizer::StreamDecoder stream(tok);
+  std::string streamed;
+  for (lp::TokenId id : ids) {
+    if (id < 0 || id >= tok.n_vocab()) std::abort();
+    pieces += tok.token_to_piece(id, true);
+    streamed += stream.push(id);
+  }
+  streamed += stream.flush();
+  if (!valid_utf8(streamed)) std::abort();
+  if (valid_utf8(text) && pieces != text) std::abort();
+  (void)tok.decode(ids);
+  return 0;
+}
