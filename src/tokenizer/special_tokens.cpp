@@ -1,7 +1,8 @@
 // llama.cpp's rules for special tokens that GGUF metadata does not spell out (llama-vocab.cpp,
 // load): tokens found by their text, the end-of-generation set, and strip flags by model name.
-// Where llama.cpp takes "the first" of several candidate texts it walks a hash map (an order it
-// does not define); here the lowest id wins.
+// Texts are looked up like llama.cpp's token_to_id (a repeated text is its last id). Where
+// llama.cpp takes "the first" of several candidate texts it walks that hash map (an order it does
+// not define); here the first text of the list that the vocabulary has wins.
 #include <algorithm>
 #include <cctype>
 #include <vector>
@@ -36,20 +37,19 @@ const Texts kEogTexts = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<
 // gpt-oss: always rendered, so llama.cpp makes them user-defined.
 const Texts kUserDefinedTexts = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
 
-bool in(std::string_view text, const Texts& list) { return std::find(list.begin(), list.end(), text) != list.end(); }
-
 // llama.cpp marks a token it recognises by text as control when its type says otherwise.
 void force_control(Vocab& v, TokenId id) {
   if (v.kinds[id] != TokenKind::Control) v.kinds[id] = TokenKind::Control;
 }
 
-// The lowest id whose text is in `list` when `id` is unset; that token becomes control.
+// When `id` is unset: the first text of `list` in the vocabulary; that token becomes control.
 void find_by_text(Vocab& v, TokenId& id, const Texts& list) {
   if (id >= 0) return;
-  for (TokenId i = 0; i < v.size(); ++i) {
-    if (in(v.texts[i], list)) {
-      id = i;
-      force_control(v, i);
+  for (std::string_view text : list) {
+    const TokenId found = v.find(text);
+    if (found >= 0) {
+      id = found;
+      force_control(v, found);
       return;
     }
   }
@@ -86,14 +86,15 @@ void apply_special_token_rules(Vocab& v) {
   for (TokenId id : {v.fim_pad, v.fim_rep, v.fim_sep}) {
     if (id >= 0) eog.push_back(id);
   }
-  for (TokenId i = 0; i < n; ++i) {
-    if (in(v.texts[i], kEogTexts)) {
-      eog.push_back(i);
-      force_control(v, i);
-    }
+  for (std::string_view text : kEogTexts) {
+    const TokenId id = v.find(text);
+    if (id < 0) continue;
+    eog.push_back(id);
+    force_control(v, id);
   }
-  for (TokenId i = 0; i < n; ++i) {
-    if (in(v.texts[i], kUserDefinedTexts)) v.kinds[i] = TokenKind::UserDefined;
+  for (std::string_view text : kUserDefinedTexts) {
+    const TokenId id = v.find(text);
+    if (id >= 0) v.kinds[id] = TokenKind::UserDefined;
   }
   for (TokenId id : {v.eos, v.eot, v.eom}) {
     if (id >= 0 && id < n) eog.push_back(id);

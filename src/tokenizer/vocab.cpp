@@ -63,7 +63,7 @@ void Vocab::finish(const std::string& where) {
       fail(where, "tokenizer.ggml.token_type[" + std::to_string(i) + "] = " + std::to_string(kind) +
                       " is not a known token type (0-6)");
     }
-    by_text.insert_or_assign(texts[i], id);  // a duplicated text resolves to its last id, as in llama.cpp
+    by_text.insert_or_assign(std::string_view(texts[i]), id);  // a duplicated text resolves to its last id, as in llama.cpp
     if (kinds[i] == TokenKind::Byte) {
       const int byte = parse_byte_token(texts[i]);
       if (byte < 0) {

@@ -43,7 +43,8 @@ struct Vocab {
   std::vector<std::string> texts;  // [n_vocab] raw entries, "▁" (U+2581) standing for a space
   std::vector<float> scores;       // [n_vocab] higher merges first
   std::vector<TokenKind> kinds;    // [n_vocab]
-  std::unordered_map<std::string, TokenId, TextHash, std::equal_to<>> by_text;
+  // Keys view into `texts`, which never changes after finish().
+  std::unordered_map<std::string_view, TokenId, TextHash, std::equal_to<>> by_text;
   std::array<TokenId, 256> byte_token{};  // byte -> its <0xNN> token, -1 if the vocab lacks it
   std::vector<TokenId> special_by_length;  // Control/UserDefined/Unknown ids, longest text first
 
