@@ -79,9 +79,9 @@ void encode_word(const Vocab& v, std::string_view word, Scratch& s, std::vector<
     if (left < 0 || right < 0) return;
     const TokenId a = sym[left].id, b = sym[right].id;
     if (a < 0 || b < 0) return;
-    const auto it = v.merges.rank.find(Merges::key(a, b));
-    if (it == v.merges.rank.end()) return;
-    heap.push_back({it->second, left, right, a, b});
+    const int64_t rank = v.merges.find(a, b);
+    if (rank < 0) return;
+    heap.push_back({static_cast<uint32_t>(rank), left, right, a, b});
     std::push_heap(heap.begin(), heap.end(), worse);
   };
   for (int32_t i = 1; i < n; ++i) consider(i - 1, i);
@@ -138,8 +138,10 @@ void bpe_encode(const Vocab& v, std::string_view text, std::vector<TokenId>& out
 }
 
 void build_merges(Vocab& v, const std::vector<std::string>& merges, const std::string& where) {
-  v.merges.rank.clear();
-  v.merges.rank.reserve(merges.size());
+  size_t capacity = 16;
+  while (capacity < merges.size() * 2) capacity *= 2;  // load factor <= 1/2: short probes
+  v.merges.keys.assign(capacity, Merges::kEmpty);
+  v.merges.ranks.assign(capacity, 0);
   v.merges.result.assign(merges.size(), -1);
   std::string joined;
   for (size_t i = 0; i < merges.size(); ++i) {
@@ -159,7 +161,12 @@ void build_merges(Vocab& v, const std::vector<std::string>& merges, const std::s
     joined.assign(left);
     joined += right;
     v.merges.result[i] = v.find(joined);
-    v.merges.rank.emplace(Merges::key(a, b), static_cast<uint32_t>(i));  // a repeated pair keeps its first rank
+    const uint64_t k = Merges::key(a, b);
+    size_t slot = v.merges.slot(k);
+    while (v.merges.keys[slot] != Merges::kEmpty && v.merges.keys[slot] != k) slot = (slot + 1) & (capacity - 1);
+    if (v.merges.keys[slot] == k) continue;  // a repeated pair keeps its first rank, as in llama.cpp
+    v.merges.keys[slot] = k;
+    v.merges.ranks[slot] = static_cast<uint32_t>(i);
   }
   for (int b = 0; b < 256; ++b) v.byte_char_token[b] = v.find(byte_to_unicode(static_cast<uint8_t>(b)));
 }

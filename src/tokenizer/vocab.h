@@ -30,12 +30,25 @@ enum class VocabModel { Spm, Bpe };  // tokenizer.ggml.model "llama", "gpt2"
 // token that matches also eats the white space on that side.
 enum : uint8_t { kStripLeft = 1, kStripRight = 2 };
 
-// Byte-level BPE merges: (left id, right id) -> rank, and the token each merge makes.
+// Byte-level BPE merges: (left id, right id) -> rank, and the token each merge makes. The pair
+// table is open addressing over one flat array (looked up for every adjacent pair of every word).
 struct Merges {
-  std::unordered_map<uint64_t, uint32_t> rank;  // key: left << 32 | right
-  std::vector<TokenId> result;                  // [rank] merged token, -1 if not in the vocabulary
+  static constexpr uint64_t kEmpty = ~uint64_t(0);  // never a key: ids are < 2^31
+  std::vector<uint64_t> keys;   // power-of-two size, kEmpty where unused
+  std::vector<uint32_t> ranks;  // [slot]
+  std::vector<TokenId> result;  // [rank] merged token, -1 if not in the vocabulary
   static uint64_t key(TokenId left, TokenId right) {
     return static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32 | static_cast<uint32_t>(right);
+  }
+  size_t slot(uint64_t k) const { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> 32) & (keys.size() - 1); }
+  // The rank of the pair, or -1.
+  int64_t find(TokenId left, TokenId right) const {
+    if (keys.empty()) return -1;
+    const uint64_t k = key(left, right);
+    for (size_t i = slot(k);; i = (i + 1) & (keys.size() - 1)) {
+      if (keys[i] == k) return ranks[i];
+      if (keys[i] == kEmpty) return -1;
+    }
   }
 };
 
