@@ -10,7 +10,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "tokenizer/pre_tokenizer.h"
@@ -18,10 +17,30 @@
 
 namespace lp::tokenizer_detail {
 
-// Heterogeneous lookup so that encode() can probe with string_views into the input text.
-struct TextHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+// text -> id over the vocabulary's own texts: open addressing, each slot a 32-bit hash tag and an
+// id, the text compared only when the tag matches. Looked up with string_views into the input.
+class TextIndex {
+ public:
+  // A repeated text resolves to its last id, as in llama.cpp.
+  void build(const std::vector<std::string>& texts);
+  TokenId find(std::string_view text) const {
+    if (slots_.empty()) return -1;
+    const uint64_t h = std::hash<std::string_view>{}(text);
+    const auto tag = static_cast<uint32_t>(h >> 32);
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& s = slots_[i];
+      if (s.id < 0) return -1;
+      if (s.tag == tag && (*texts_)[s.id] == text) return s.id;
+    }
+  }
+
+ private:
+  struct Slot {
+    uint32_t tag;
+    TokenId id;  // -1: empty
+  };
+  std::vector<Slot> slots_;
+  const std::vector<std::string>* texts_ = nullptr;
 };
 
 enum class VocabModel { Spm, Bpe };  // tokenizer.ggml.model "llama", "gpt2"
@@ -56,8 +75,7 @@ struct Vocab {
   std::vector<std::string> texts;  // [n_vocab] raw entries, "▁" (U+2581) standing for a space
   std::vector<float> scores;       // [n_vocab] higher merges first
   std::vector<TokenKind> kinds;    // [n_vocab]
-  // Keys view into `texts`, which never changes after finish().
-  std::unordered_map<std::string_view, TokenId, TextHash, std::equal_to<>> by_text;
+  TextIndex by_text;  // over `texts`, which never changes after finish()
   std::array<TokenId, 256> byte_token{};  // byte -> its <0xNN> token, -1 if the vocab lacks it
   std::vector<TokenId> special_by_length;  // Control/UserDefined/Unknown ids, longest text first
 
@@ -77,10 +95,7 @@ struct Vocab {
   bool clean_spaces = false;                    // detokenize tidies " ," etc. (llama.cpp clean_spaces)
 
   int size() const { return static_cast<int>(texts.size()); }
-  TokenId find(std::string_view text) const {
-    auto it = by_text.find(text);
-    return it == by_text.end() ? -1 : it->second;
-  }
+  TokenId find(std::string_view text) const { return by_text.find(text); }
   // Builds the indexes and checks consistency; `where` prefixes error messages (file name).
   void finish(const std::string& where);
 };
