@@ -3,8 +3,9 @@
 // with and without special-token parsing, with BOS, the package test cases of llama-tokenizer-js,
 // and identical text back from detokenize. `llamaprof tokenize --file` runs the whole corpus in
 // one process (one JSON string per input line, one JSON array per output line).
-// Then the same corpus on every byte-level BPE vocabulary llama.cpp ships (models/ggml-vocab-*.gguf,
-// vocabulary-only files extracted by scripts/setup), and their end-of-generation sets.
+// Then the same corpus on every byte-level BPE vocabulary llama.cpp ships and on its two SPM ones
+// (models/ggml-vocab-*.gguf, vocabulary-only files extracted by scripts/setup), and their
+// end-of-generation sets.
 // Invalid UTF-8 cannot travel in a JSON/JS string: tests/cpp/tokenizer_bpe.cpp covers it.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,6 +21,7 @@ const corpus = JSON.parse(readFileSync(join(repoRoot, "tests/data/tokenizer_corp
 const llamaCppModels = join(repoRoot, "tools/oracle/generated/llama.cpp/models");
 const bpeVocabs = ["llama-bpe", "qwen2", "qwen35", "gpt-2", "starcoder", "deepseek-coder", "deepseek-llm", "falcon",
   "command-r", "refact", "mpt", "aquila", "gpt-neox"];
+const spmVocabs = ["llama-spm", "phi-3"];  // phi-3: special tokens strip the white space after them
 
 // Runs `llamaprof tokenize -m modelPath` over `inputs` (strings, or id arrays with --decode) in one process.
 function runTokenizeFile(modelPath, workDir, inputs, flags) {
@@ -120,7 +122,7 @@ describe("tokenizer parity with llama.cpp", () => {
   });
 });
 
-describe("byte-level BPE tokenizer parity with llama.cpp (its vocabulary-only files)", () => {
+describe("tokenizer parity with llama.cpp on its vocabulary-only files (byte-level BPE and SPM)", () => {
   let workDir;
   before(() => {
     assert.ok(existsSync(llamaCppModels), `${llamaCppModels} is missing: run scripts/setup`);
@@ -137,14 +139,14 @@ describe("byte-level BPE tokenizer parity with llama.cpp (its vocabulary-only fi
     }
   });
 
-  for (const name of bpeVocabs) {
+  for (const name of [...bpeVocabs, ...spmVocabs]) {
     test(`${name}: ids, ids with BOS, detokenize and EOG are llama.cpp's`, async () => {
       const path = join(llamaCppModels, `ggml-vocab-${name}.gguf`);
       const model = await loadOracleModel(path, { vocabOnly: true });
       try {
         const ours = (inputs, flags) => runTokenizeFile(path, workDir, inputs, flags);
         const info = JSON.parse(runCli(["tokenize", "-m", path, "--eog"]));
-        assert.equal(info.model, "gpt2");
+        assert.equal(info.model, spmVocabs.includes(name) ? "llama" : "gpt2");
         for (const special of [false, true]) {
           const expected = corpus.map((t) => model.tokenize(t, special));
           compareAll(corpus, ours(corpus, special ? ["--no-bos", "--parse-special"] : ["--no-bos"]), expected,
