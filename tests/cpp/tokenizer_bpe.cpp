@@ -184,6 +184,14 @@ TEST(TokenizerBpe, InvalidUtf8IsReadAsReplacementCharacters) {
   EXPECT_EQ(tok.encode("\xE2\x82", false), tok.encode("\xEF\xBF\xBD\xEF\xBF\xBD", false));
 }
 
+TEST(TokenizerBpe, NextLineIsWhiteSpaceAsInLlamaCpp) {
+  // llama.cpp's \s includes U+0085, PCRE2's does not: the pattern rewrite makes them agree
+  // (ids from llama.cpp).
+  const std::string text = "x  \xC2\x85\xC2\x85 y";
+  EXPECT_EQ(real("llama-bpe").encode(text, false), (Ids{87, 256, 116360, 116360, 379}));
+  EXPECT_EQ(real("gpt-2").encode(text, false), (Ids{87, 220, 1587, 227, 126, 227, 331}));
+}
+
 TEST(TokenizerBpe, StreamDecoderHoldsBackSplitCharacters) {
   const lp::Tokenizer tok = real("llama-bpe");
   const std::string text = "\xF0\x9F\xA6\x99 llama \xE4\xBD\xA0\xE5\xA5\xBD";  // "🦙 llama 你好"
