@@ -22,7 +22,7 @@ struct Symbol {
   uint32_t begin;  // byte offset in the word
   uint32_t len;    // 0 once merged into its left neighbour
   int32_t prev, next;
-  TokenId id;      // -1: not a vocabulary token
+  TokenId id;  // -1: not a vocabulary token
 };
 
 struct Candidate {
@@ -92,7 +92,8 @@ void encode_word(const Vocab& v, std::string_view word, Scratch& s, std::vector<
     heap.pop_back();
     Symbol& left = sym[c.left];
     Symbol& right = sym[c.right];
-    if (left.len == 0 || right.len == 0 || left.next != c.right || left.id != c.left_id || right.id != c.right_id) {
+    if (left.len == 0 || right.len == 0 || left.next != c.right || left.id != c.left_id ||
+        right.id != c.right_id) {
       continue;
     }
     left.len += right.len;
@@ -148,14 +149,14 @@ void build_merges(Vocab& v, const std::vector<std::string>& merges, const std::s
     const std::string& m = merges[i];
     const size_t space = m.find(' ', 1);  // as llama.cpp: the first space after the first byte
     if (space == std::string::npos) {
-      throw Error(ErrorKind::InvalidFile, where + ": tokenizer.ggml.merges[" + std::to_string(i) + "] = \"" + m +
-                                              "\" is not two tokens separated by a space");
+      throw Error(ErrorKind::InvalidFile, where + ": tokenizer.ggml.merges[" + std::to_string(i) + "] = \"" +
+                                              m + "\" is not two tokens separated by a space");
     }
     const std::string_view left(m.data(), space), right(m.data() + space + 1, m.size() - space - 1);
     const TokenId a = v.find(left), b = v.find(right);
     if (a < 0 || b < 0) {
-      throw Error(ErrorKind::InvalidFile, where + ": tokenizer.ggml.merges[" + std::to_string(i) + "] = \"" + m +
-                                              "\" names \"" + std::string(a < 0 ? left : right) +
+      throw Error(ErrorKind::InvalidFile, where + ": tokenizer.ggml.merges[" + std::to_string(i) + "] = \"" +
+                                              m + "\" names \"" + std::string(a < 0 ? left : right) +
                                               "\", which is not in tokenizer.ggml.tokens");
     }
     joined.assign(left);
@@ -163,7 +164,8 @@ void build_merges(Vocab& v, const std::vector<std::string>& merges, const std::s
     v.merges.result[i] = v.find(joined);
     const uint64_t k = Merges::key(a, b);
     size_t slot = v.merges.slot(k);
-    while (v.merges.keys[slot] != Merges::kEmpty && v.merges.keys[slot] != k) slot = (slot + 1) & (capacity - 1);
+    while (v.merges.keys[slot] != Merges::kEmpty && v.merges.keys[slot] != k)
+      slot = (slot + 1) & (capacity - 1);
     if (v.merges.keys[slot] == k) continue;  // a repeated pair keeps its first rank, as in llama.cpp
     v.merges.keys[slot] = k;
     v.merges.ranks[slot] = static_cast<uint32_t>(i);

@@ -23,7 +23,8 @@ namespace lp::tokenizer_detail {
 namespace {
 
 // Regex strings are llama.cpp's (llama-vocab.cpp), specification data reproduced verbatim.
-constexpr std::string_view kGpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+constexpr std::string_view kGpt2 =
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
 constexpr std::string_view kLlama3 =
     "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -43,6 +44,7 @@ struct Family {
   bool clean_spaces = true;
 };
 
+// clang-format off
 const std::vector<Family>& families() {
   static const std::vector<Family> f = {
       {"default", {"default"}, {"[\\p{P}\\$\\+<=>\\^~\\|]+", kGpt2, "\\p{N}+", "[0-9][0-9][0-9]"}},
@@ -80,6 +82,7 @@ const std::vector<Family>& families() {
   };
   return f;
 }
+// clang-format on
 
 // Code points assigned in Unicode 15.0/15.1, with llama.cpp's category (unicode-data.cpp).
 struct CategoryAddition {
@@ -87,16 +90,20 @@ struct CategoryAddition {
   std::string_view ranges;  // PCRE2 class items
 };
 constexpr CategoryAddition kUnicode15[] = {
-    {"L", "\\x{1123F}-\\x{11240}\\x{11F02}\\x{11F04}-\\x{11F10}\\x{11F12}-\\x{11F33}\\x{1342F}\\x{13441}-\\x{13446}"
-          "\\x{1B132}\\x{1B155}\\x{1DF25}-\\x{1DF2A}\\x{1E030}-\\x{1E06D}\\x{1E4D0}-\\x{1E4EB}\\x{2B739}"
-          "\\x{2EBF0}-\\x{2EE5D}\\x{31350}-\\x{323AF}"},
+    {"L",
+     "\\x{1123F}-\\x{11240}\\x{11F02}\\x{11F04}-\\x{11F10}\\x{11F12}-\\x{11F33}\\x{1342F}\\x{13441}-\\x{"
+     "13446}"
+     "\\x{1B132}\\x{1B155}\\x{1DF25}-\\x{1DF2A}\\x{1E030}-\\x{1E06D}\\x{1E4D0}-\\x{1E4EB}\\x{2B739}"
+     "\\x{2EBF0}-\\x{2EE5D}\\x{31350}-\\x{323AF}"},
     {"N", "\\x{11F50}-\\x{11F59}\\x{1D2C0}-\\x{1D2D3}\\x{1E4F0}-\\x{1E4F9}"},
-    {"M", "\\x{CF3}\\x{ECE}\\x{10EFD}-\\x{10EFF}\\x{11241}\\x{11F00}-\\x{11F01}\\x{11F03}\\x{11F34}-\\x{11F3A}"
-          "\\x{11F3E}-\\x{11F42}\\x{13440}\\x{13447}-\\x{13455}\\x{1E08F}\\x{1E4EC}-\\x{1E4EF}"},
+    {"M",
+     "\\x{CF3}\\x{ECE}\\x{10EFD}-\\x{10EFF}\\x{11241}\\x{11F00}-\\x{11F01}\\x{11F03}\\x{11F34}-\\x{11F3A}"
+     "\\x{11F3E}-\\x{11F42}\\x{13440}\\x{13447}-\\x{13455}\\x{1E08F}\\x{1E4EC}-\\x{1E4EF}"},
     {"P", "\\x{11B00}-\\x{11B09}\\x{11F43}-\\x{11F4F}"},
-    {"S", "\\x{2FFC}-\\x{2FFF}\\x{31EF}\\x{1F6DC}\\x{1F774}-\\x{1F776}\\x{1F77B}-\\x{1F77F}\\x{1F7D9}"
-          "\\x{1FA75}-\\x{1FA77}\\x{1FA87}-\\x{1FA88}\\x{1FAAD}-\\x{1FAAF}\\x{1FABB}-\\x{1FABD}\\x{1FABF}"
-          "\\x{1FACE}-\\x{1FACF}\\x{1FADA}-\\x{1FADB}\\x{1FAE8}\\x{1FAF7}-\\x{1FAF8}"},
+    {"S",
+     "\\x{2FFC}-\\x{2FFF}\\x{31EF}\\x{1F6DC}\\x{1F774}-\\x{1F776}\\x{1F77B}-\\x{1F77F}\\x{1F7D9}"
+     "\\x{1FA75}-\\x{1FA77}\\x{1FA87}-\\x{1FA88}\\x{1FAAD}-\\x{1FAAF}\\x{1FABB}-\\x{1FABD}\\x{1FABF}"
+     "\\x{1FACE}-\\x{1FACF}\\x{1FADA}-\\x{1FADB}\\x{1FAE8}\\x{1FAF7}-\\x{1FAF8}"},
 };
 
 // The pattern as PCRE2 must see it to match like llama.cpp: see the file comment.
@@ -136,8 +143,10 @@ std::string for_pcre2(std::string_view pattern) {
       out += e;
       continue;
     }
-    if (c == '[' && !in_class) in_class = true;
-    else if (c == ']' && in_class) in_class = false;
+    if (c == '[' && !in_class)
+      in_class = true;
+    else if (c == ']' && in_class)
+      in_class = false;
     out += c;
   }
   return out;
@@ -198,7 +207,8 @@ std::unique_ptr<PreTokenizer> PreTokenizer::create(std::string_view pre, const s
   }
   if (!family) {
     throw Error(ErrorKind::Unsupported, where + ": tokenizer.ggml.pre = \"" + std::string(pre) +
-                                            "\" is not a supported pre-tokenizer (known: " + known_names() + ")");
+                                            "\" is not a supported pre-tokenizer (known: " + known_names() +
+                                            ")");
   }
   std::unique_ptr<PreTokenizer> p(new PreTokenizer());
   p->name_ = std::string(pre);
@@ -212,13 +222,14 @@ std::unique_ptr<PreTokenizer> PreTokenizer::create(std::string_view pre, const s
     int err = 0;
     PCRE2_SIZE err_offset = 0;
     auto r = std::make_unique<Regex>();
-    r->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &err_offset,
-                            nullptr);
+    r->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err,
+                            &err_offset, nullptr);
     if (!r->code) {
       PCRE2_UCHAR msg[256];
       pcre2_get_error_message(err, msg, sizeof msg);
-      throw Error(ErrorKind::Runtime, where + ": pre-tokenizer " + family->name + ": PCRE2 cannot compile regex at " +
-                                          std::to_string(err_offset) + ": " + reinterpret_cast<const char*>(msg));
+      throw Error(ErrorKind::Runtime, where + ": pre-tokenizer " + family->name +
+                                          ": PCRE2 cannot compile regex at " + std::to_string(err_offset) +
+                                          ": " + reinterpret_cast<const char*>(msg));
     }
     pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);  // without JIT (unsupported CPU) it still matches
     p->regexes_.push_back(std::move(r));
@@ -241,13 +252,14 @@ void PreTokenizer::split(std::string_view text, std::vector<uint32_t>& ends) con
       const size_t len = word_end - word_begin;
       size_t start = 0, done = 0;  // done: end of what has been emitted, relative to the word
       while (start < len) {
-        const int rc = pcre2_match(regex->code, subject, len, start, PCRE2_NO_UTF_CHECK, state.data, state.context);
+        const int rc =
+            pcre2_match(regex->code, subject, len, start, PCRE2_NO_UTF_CHECK, state.data, state.context);
         if (rc == PCRE2_ERROR_NOMATCH) break;
         if (rc < 0) {
           PCRE2_UCHAR msg[256];
           pcre2_get_error_message(rc, msg, sizeof msg);
-          throw Error(ErrorKind::Runtime, "pre-tokenizer " + name_ + ": PCRE2 match failed: " +
-                                              reinterpret_cast<const char*>(msg));
+          throw Error(ErrorKind::Runtime, "pre-tokenizer " + name_ +
+                                              ": PCRE2 match failed: " + reinterpret_cast<const char*>(msg));
         }
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(state.data);
         if (ov[1] == ov[0]) {  // an empty match makes no word; step over one character

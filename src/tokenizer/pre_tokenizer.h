@@ -26,7 +26,7 @@ class PreTokenizer {
   // Thread-safe: the compiled regexes are only read; match data is per thread.
   void split(std::string_view text, std::vector<uint32_t>& ends) const;
 
-  const std::string& name() const { return name_; }  // the tokenizer.ggml.pre value, e.g. "llama-bpe"
+  const std::string& name() const { return name_; }      // the tokenizer.ggml.pre value, e.g. "llama-bpe"
   bool ignore_merges() const { return ignore_merges_; }  // a word that is a token stays whole
   bool add_bos() const { return add_bos_; }              // llama.cpp's default before add_bos_token
   bool clean_spaces() const { return clean_spaces_; }    // detokenize's clean_up_tokenization_spaces

@@ -5,8 +5,8 @@
 // not define); here the first text of the list that the vocabulary has wins.
 #include <algorithm>
 #include <cctype>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "tokenizer/vocab.h"
 
@@ -16,24 +16,42 @@ namespace {
 
 using Texts = std::vector<std::string_view>;
 
-const Texts kEotTexts = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-                             "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", "<｜end▁of▁sentence｜>",
-                             "<end_of_utterance>"};
+const Texts kEotTexts = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",         "<|endoftext|>",     "<|end_of_text|>",
+    "<EOT>",      "_<EOT>",     "[EOT]",   "<｜end▁of▁sentence｜>", "<end_of_utterance>"};
 const Texts kEomTexts = {"<|eom_id|>"};
-const Texts kFimPreTexts = {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>",
-                                "▁<PRE>", "<|code_prefix|>", "<|prefix|>"};
-const Texts kFimSufTexts = {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>",
-                                "▁<SUF>", "<|code_suffix|>", "<|suffix|>"};
-const Texts kFimMidTexts = {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>",
-                                "▁<MID>", "<|code_middle|>", "<|middle|>"};
+const Texts kFimPreTexts = {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>",    "<｜fim▁begin｜>",
+                            "<PRE>",          "▁<PRE>",       "<|code_prefix|>", "<|prefix|>"};
+const Texts kFimSufTexts = {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>",    "<｜fim▁hole｜>",
+                            "<SUF>",          "▁<SUF>",       "<|code_suffix|>", "<|suffix|>"};
+const Texts kFimMidTexts = {"<|fim_middle|>", "<fim-middle>", "<fim_middle>",    "<｜fim▁end｜>",
+                            "<MID>",          "▁<MID>",       "<|code_middle|>", "<|middle|>"};
 const Texts kFimPadTexts = {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"};
 const Texts kFimRepTexts = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"};
 const Texts kFimSepTexts = {"<|file_sep|>"};
 // Tokens that end generation by their text alone.
-const Texts kEogTexts = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>",
-                             "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>",
-                             "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>", "<eos>",
-                             "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~["};
+const Texts kEogTexts = {"<|eot_id|>",
+                         "<|im_end|>",
+                         "<|end|>",
+                         "<|return|>",
+                         "<|call|>",
+                         "<|flush|>",
+                         "<|calls|>",
+                         "<end_of_turn>",
+                         "<|endoftext|>",
+                         "</s>",
+                         "<|eom_id|>",
+                         "<EOT>",
+                         "_<EOT>",
+                         "[EOT]",
+                         "[EOS]",
+                         "<|end_of_text|>",
+                         "<end_of_utterance>",
+                         "<eos>",
+                         "<turn|>",
+                         "<|tool_response>",
+                         "<｜end▁of▁sentence｜>",
+                         "[e~["};
 // gpt-oss: always rendered, so llama.cpp makes them user-defined.
 const Texts kUserDefinedTexts = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
 

@@ -172,7 +172,9 @@ int Tokenizer::n_vocab() const { return impl_->vocab.size(); }
 TokenId Tokenizer::bos() const { return impl_->vocab.bos; }
 TokenId Tokenizer::eos() const { return impl_->vocab.eos; }
 TokenId Tokenizer::unk() const { return impl_->vocab.unk; }
-std::string_view Tokenizer::model() const { return impl_->vocab.model == tokenizer_detail::VocabModel::Bpe ? "gpt2" : "llama"; }
+std::string_view Tokenizer::model() const {
+  return impl_->vocab.model == tokenizer_detail::VocabModel::Bpe ? "gpt2" : "llama";
+}
 
 std::string_view Tokenizer::pre() const { return impl_->vocab.pre ? std::string_view(impl_->vocab.pre->name()) : ""; }
 

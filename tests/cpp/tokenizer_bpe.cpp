@@ -29,7 +29,8 @@ lp::gguf::Writer tiny_bpe(const std::vector<std::string>& merges, const std::str
   lp::gguf::Writer w;
   w.set("tokenizer.ggml.model", Value::str("gpt2"));
   if (without != "tokenizer.ggml.pre") w.set("tokenizer.ggml.pre", Value::str("gpt-2"));
-  w.set("tokenizer.ggml.tokens", Value::string_array({"a", "b", "c", "ab", "bc", "abc", "\xC4\xA0", "<|endoftext|>"}));
+  w.set("tokenizer.ggml.tokens",
+        Value::string_array({"a", "b", "c", "ab", "bc", "abc", "\xC4\xA0", "<|endoftext|>"}));
   w.set("tokenizer.ggml.token_type", Value::i32_array({1, 1, 1, 1, 1, 1, 1, 3}));
   if (without != "tokenizer.ggml.merges") w.set("tokenizer.ggml.merges", Value::string_array(merges));
   w.set("tokenizer.ggml.bos_token_id", Value::u32(7));
@@ -40,7 +41,9 @@ lp::gguf::Writer tiny_bpe(const std::vector<std::string>& merges, const std::str
 lp::Tokenizer load(const lp::gguf::Writer& w) { return lp::test::load_tokenizer(w); }
 lp::Error load_error(const lp::gguf::Writer& w) { return lp::test::tokenizer_load_error(w); }
 
-bool mentions(const lp::Error& e, const std::string& what) { return std::string(e.what()).find(what) != std::string::npos; }
+bool mentions(const lp::Error& e, const std::string& what) {
+  return std::string(e.what()).find(what) != std::string::npos;
+}
 
 lp::Tokenizer real(const std::string& name) {
   const std::filesystem::path p = kModels / ("ggml-vocab-" + name + ".gguf");
@@ -143,8 +146,9 @@ TEST(TokenizerBpe, EndOfGenerationRules) {
   lp::gguf::Writer w;
   w.set("tokenizer.ggml.model", Value::str("gpt2"));
   w.set("tokenizer.ggml.pre", Value::str("llama-bpe"));
-  w.set("tokenizer.ggml.tokens", Value::string_array({"a", "b", "<|begin_of_text|>", "<|end_of_text|>", "<|eom_id|>",
-                                                      "<|eot_id|>", "<|fim_pad|>", "<|python_tag|>", "<|end|>"}));
+  w.set("tokenizer.ggml.tokens",
+        Value::string_array({"a", "b", "<|begin_of_text|>", "<|end_of_text|>", "<|eom_id|>", "<|eot_id|>",
+                             "<|fim_pad|>", "<|python_tag|>", "<|end|>"}));
   w.set("tokenizer.ggml.token_type", Value::i32_array({1, 1, 3, 3, 3, 1, 3, 3, 3}));
   w.set("tokenizer.ggml.merges", Value::string_array({"a b"}));
   w.set("tokenizer.ggml.bos_token_id", Value::u32(2));
@@ -156,8 +160,9 @@ TEST(TokenizerBpe, EndOfGenerationRules) {
   EXPECT_EQ(tok.encode("a", true), (Ids{2, 0}));  // llama3 pre: BOS by default
 
   // With <|return|> and <|call|> (gpt-oss), <|end|> no longer ends generation.
-  w.set("tokenizer.ggml.tokens", Value::string_array({"a", "b", "<|begin_of_text|>", "<|end_of_text|>", "<|return|>",
-                                                      "<|call|>", "<|fim_pad|>", "<|python_tag|>", "<|end|>"}));
+  w.set("tokenizer.ggml.tokens",
+        Value::string_array({"a", "b", "<|begin_of_text|>", "<|end_of_text|>", "<|return|>", "<|call|>",
+                             "<|fim_pad|>", "<|python_tag|>", "<|end|>"}));
   tok = load(w);
   EXPECT_FALSE(tok.is_eog(8));
   EXPECT_EQ(tok.kind(8), lp::TokenKind::UserDefined);
@@ -180,7 +185,12 @@ TEST(TokenizerBpe, PiecesAreExactAndDecodeCleansSpacesLikeLlamaCpp) {
 TEST(TokenizerBpe, InvalidUtf8IsReadAsReplacementCharacters) {
   // llama.cpp reads each invalid byte as U+FFFD before pre-tokenizing.
   const lp::Tokenizer tok = real("llama-bpe");
-  EXPECT_EQ(tok.encode("a\xFF" "b", false), tok.encode("a\xEF\xBF\xBD" "b", false));
+  EXPECT_EQ(tok.encode("a\xFF"
+                       "b",
+                       false),
+            tok.encode("a\xEF\xBF\xBD"
+                       "b",
+                       false));
   EXPECT_EQ(tok.encode("\xE2\x82", false), tok.encode("\xEF\xBF\xBD\xEF\xBF\xBD", false));
 }
 

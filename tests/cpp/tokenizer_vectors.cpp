@@ -64,10 +64,12 @@ std::vector<Case> read_cases(const fs::path& gguf) {
 class TokenizerVectors : public testing::TestWithParam<const char*> {};
 
 TEST_P(TokenizerVectors, AllIdsAreLlamaCpps) {
-  ASSERT_TRUE(fs::is_directory(kModels)) << kModels << " is missing: run scripts/setup (it extracts llama.cpp's "
-                                                       "vocabularies and test vectors)";
+  ASSERT_TRUE(fs::is_directory(kModels)) << kModels
+                                         << " is missing: run scripts/setup (it extracts llama.cpp's "
+                                            "vocabularies and test vectors)";
   const fs::path gguf = kModels / (std::string("ggml-vocab-") + GetParam() + ".gguf");
-  ASSERT_TRUE(fs::exists(gguf) && fs::exists(gguf.string() + ".inp")) << gguf << " or its .inp is missing: run scripts/setup";
+  ASSERT_TRUE(fs::exists(gguf) && fs::exists(gguf.string() + ".inp"))
+      << gguf << " or its .inp is missing: run scripts/setup";
   const lp::gguf::File file = lp::gguf::File::open(gguf.string());
   const lp::Tokenizer tok = lp::Tokenizer::from_gguf(file);
   const std::vector<Case> cases = read_cases(gguf);
@@ -93,8 +95,9 @@ std::string param_name(const testing::TestParamInfo<const char*>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Bpe, TokenizerVectors,
-                         testing::Values("llama-bpe", "qwen2", "qwen35", "gpt-2", "starcoder", "deepseek-coder",
-                                         "deepseek-llm", "falcon", "command-r", "refact", "mpt"),
+                         testing::Values("llama-bpe", "qwen2", "qwen35", "gpt-2", "starcoder",
+                                         "deepseek-coder", "deepseek-llm", "falcon", "command-r", "refact",
+                                         "mpt"),
                          param_name);
 INSTANTIATE_TEST_SUITE_P(Spm, TokenizerVectors, testing::Values("llama-spm", "phi-3"), param_name);
 

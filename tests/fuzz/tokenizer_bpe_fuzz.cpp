@@ -18,7 +18,8 @@
 namespace {
 
 // One vocabulary per pre-tokenizer family worth covering (regex lists of 1 to 6 patterns).
-constexpr const char* kVocabs[] = {"llama-bpe", "qwen2", "qwen35", "gpt-2", "deepseek-llm", "deepseek-coder", "falcon"};
+constexpr const char* kVocabs[] = {"llama-bpe",    "qwen2",          "qwen35", "gpt-2",
+                                   "deepseek-llm", "deepseek-coder", "falcon"};
 constexpr size_t kNumVocabs = sizeof(kVocabs) / sizeof(kVocabs[0]);
 
 // Valid UTF-8 that holds every byte a valid text can hold (all but C0, C1, F5-FF).
@@ -65,11 +66,22 @@ bool valid_utf8(std::string_view s) {
     const auto b = static_cast<unsigned char>(s[i]);
     size_t n;
     unsigned char lo = 0x80, hi = 0xBF;
-    if (b < 0x80) { ++i; continue; }
-    if (b >= 0xC2 && b <= 0xDF) n = 2;
-    else if (b >= 0xE0 && b <= 0xEF) { n = 3; if (b == 0xE0) lo = 0xA0; if (b == 0xED) hi = 0x9F; }
-    else if (b >= 0xF0 && b <= 0xF4) { n = 4; if (b == 0xF0) lo = 0x90; if (b == 0xF4) hi = 0x8F; }
-    else return false;
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    if (b >= 0xC2 && b <= 0xDF)
+      n = 2;
+    else if (b >= 0xE0 && b <= 0xEF) {
+      n = 3;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      n = 4;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    } else
+      return false;
     if (i + n > s.size()) return false;
     const auto b1 = static_cast<unsigned char>(s[i + 1]);
     if (b1 < lo || b1 > hi) return false;
