@@ -82,7 +82,8 @@ uint32_t lenient_next(std::string_view s, size_t i, size_t& len) {
   return cp;
 }
 
-// Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
+}  // namespace
+
 bool is_valid_utf8(std::string_view s) {
   size_t i = 0;
   const size_t n = s.size();
@@ -117,8 +118,6 @@ bool is_valid_utf8(std::string_view s) {
   }
   return true;
 }
-
-}  // namespace
 
 std::string_view byte_to_unicode(uint8_t byte) { return tables().spelling[byte]; }
 

@@ -13,6 +13,9 @@ namespace lp::tokenizer_detail {
 // The UTF-8 spelling (1 or 2 bytes) of the character that stands for `byte`.
 std::string_view byte_to_unicode(uint8_t byte);
 
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool is_valid_utf8(std::string_view s);
+
 // A byte-level token text back to its bytes, appended to `out`. A character outside the alphabet
 // (possible only in a broken vocabulary) is written as llama.cpp does: "[UNK_BYTE_0x<hex>" + text + "]".
 void byte_level_decode(std::string_view text, std::string& out);

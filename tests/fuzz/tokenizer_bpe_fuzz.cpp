@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "gguf/reader.h"
+#include "tokenizer/byte_unicode.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -60,39 +61,6 @@ const Loaded& vocab(size_t i) {
   return loaded[i];
 }
 
-// Strict UTF-8 (what the round trip is promised for).
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    if (b >= 0xC2 && b <= 0xDF)
-      n = 2;
-    else if (b >= 0xE0 && b <= 0xEF) {
-      n = 3;
-      if (b == 0xE0) lo = 0xA0;
-      if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-      n = 4;
-      if (b == 0xF0) lo = 0x90;
-      if (b == 0xF4) hi = 0x8F;
-    } else
-      return false;
-    if (i + n > s.size()) return false;
-    const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    if (b1 < lo || b1 > hi) return false;
-    for (size_t k = 2; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += n;
-  }
-  return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -112,8 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     streamed += stream.push(id);
   }
   streamed += stream.flush();
-  if (!valid_utf8(streamed)) std::abort();
-  if (v.lossless && valid_utf8(text) && pieces != text) std::abort();
+  if (!lp::tokenizer_detail::is_valid_utf8(streamed)) std::abort();
+  if (v.lossless && lp::tokenizer_detail::is_valid_utf8(text) && pieces != text) std::abort();
   (void)tok.decode(ids);
   return 0;
 }
