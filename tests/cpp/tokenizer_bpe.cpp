@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gguf/reader.h"
@@ -200,6 +201,23 @@ TEST(TokenizerBpe, NextLineIsWhiteSpaceAsInLlamaCpp) {
   const std::string text = "x  \xC2\x85\xC2\x85 y";
   EXPECT_EQ(real("llama-bpe").encode(text, false), (Ids{87, 256, 116360, 116360, 379}));
   EXPECT_EQ(real("gpt-2").encode(text, false), (Ids{87, 220, 1587, 227, 126, 227, 331}));
+}
+
+TEST(TokenizerBpe, ConcurrentEncodesShareOneTokenizer) {
+  // One immutable vocabulary, compiled regexes shared; match data and scratch are per thread.
+  const lp::Tokenizer tok = real("qwen2");
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "Hello, world! \xE4\xBD\xA0\xE5\xA5\xBD 12345 it's  x\r\n" + std::to_string(i);
+  const Ids expected = tok.encode(text, false);
+  std::vector<int> same(4, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) same[t] += tok.encode(text, false) == expected;
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(same, (std::vector<int>{20, 20, 20, 20}));
 }
 
 TEST(TokenizerBpe, StreamDecoderHoldsBackSplitCharacters) {
