@@ -72,6 +72,7 @@ class Tokenizer {
   // does, and after a leading BOS the next piece keeps it); continues_text = true keeps every
   // space, for generated text printed after its prompt (llama.cpp's per-token token_to_piece).
   // Bytes that can never become valid UTF-8 are emitted as U+FFFD, so the output is always valid.
+  // No clean_spaces pass (decode's BPE tidying): the stream gives the pieces' exact bytes.
   class StreamDecoder {
    public:
     explicit StreamDecoder(const Tokenizer& tok) : tok_(&tok) {}
