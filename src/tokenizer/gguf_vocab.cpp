@@ -48,10 +48,12 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
   if (!model) {
     throw Error(ErrorKind::InvalidFile, where + ": metadata key tokenizer.ggml.model is missing (no tokenizer)");
   }
-  if (*model != "llama") {
-    // "gpt2" is byte-level BPE (Llama 3, Qwen2), "bert" WordPiece, "t5" Unigram: not implemented.
+  const bool bpe = *model == "gpt2";
+  if (*model != "llama" && !bpe) {
+    // "bert" is WordPiece, "t5" Unigram, "gemma4" BPE over SentencePiece pieces: not implemented.
     throw Error(ErrorKind::Unsupported, where + ": tokenizer.ggml.model = \"" + *model +
-                                            "\" is not supported (only \"llama\", SentencePiece BPE)");
+                                            "\" is not supported (only \"llama\", SentencePiece BPE, and \"gpt2\", "
+                                            "byte-level BPE)");
   }
 
   auto impl = std::make_unique<Impl>();
@@ -68,14 +70,37 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
   v.kinds.reserve(types.size());
   for (int32_t t : types) v.kinds.push_back(static_cast<TokenKind>(t));
 
-  // SentencePiece's conventional ids (<unk> 0, <s> 1, </s> 2) are llama.cpp's defaults too.
-  v.bos = read_token_id(file, "tokenizer.ggml.bos_token_id", 1);
-  v.eos = read_token_id(file, "tokenizer.ggml.eos_token_id", 2);
-  v.unk = read_token_id(file, "tokenizer.ggml.unknown_token_id", 0);
-  v.flags.add_bos = read_flag(file, "tokenizer.ggml.add_bos_token", true);
+  std::optional<std::vector<std::string>> merges;
+  if (bpe) {
+    v.model = tokenizer_detail::VocabModel::Bpe;
+    // No pre key: llama.cpp's "default" pre-tokenizer (older conversions, e.g. GPT-NeoX, Aquila).
+    auto pre = read_key(file, "tokenizer.ggml.pre", [](const gguf::Value& x) { return x.as_string(); });
+    v.pre = tokenizer_detail::PreTokenizer::create(pre && !pre->empty() ? *pre : "default", where);
+    v.clean_spaces = v.pre->clean_spaces();
+    merges = read_key(file, "tokenizer.ggml.merges", [](const gguf::Value& x) { return x.as_string_vector(); });
+    if (!merges) {
+      throw Error(ErrorKind::InvalidFile,
+                  where + ": metadata key tokenizer.ggml.merges is missing (required by tokenizer.ggml.model gpt2)");
+    }
+  }
+
+  // Defaults as llama.cpp: SentencePiece's <unk> 0, <s> 1, </s> 2; BPE's 11 for both BOS and EOS
+  // (dropped when the vocabulary is smaller) and no unknown token.
+  const TokenId bpe_default = n > 11 ? 11 : -1;
+  v.bos = read_token_id(file, "tokenizer.ggml.bos_token_id", bpe ? bpe_default : 1);
+  v.eos = read_token_id(file, "tokenizer.ggml.eos_token_id", bpe ? bpe_default : 2);
+  v.unk = read_token_id(file, "tokenizer.ggml.unknown_token_id", bpe ? -1 : 0);
+  v.eot = read_token_id(file, "tokenizer.ggml.eot_token_id", -1);
+  v.eom = read_token_id(file, "tokenizer.ggml.eom_token_id", -1);
+  v.fim_pad = read_token_id(file, "tokenizer.ggml.fim_pad_token_id", -1);
+  v.fim_rep = read_token_id(file, "tokenizer.ggml.fim_rep_token_id", -1);
+  v.fim_sep = read_token_id(file, "tokenizer.ggml.fim_sep_token_id", -1);
+  v.model_name = read_key(file, "general.name", [](const gguf::Value& x) { return x.as_string(); }).value_or("");
+  v.flags.add_bos = read_flag(file, "tokenizer.ggml.add_bos_token", bpe ? v.pre->add_bos() : true);
   v.flags.add_eos = read_flag(file, "tokenizer.ggml.add_eos_token", false);
-  v.flags.add_space_prefix = read_flag(file, "tokenizer.ggml.add_space_prefix", true);
+  v.flags.add_space_prefix = read_flag(file, "tokenizer.ggml.add_space_prefix", !bpe);
   v.finish(where);
+  if (bpe) tokenizer_detail::build_merges(v, *merges, where);
   return Tokenizer(std::move(impl));
 }
 

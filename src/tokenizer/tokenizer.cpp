@@ -1,9 +1,12 @@
-// lp::Tokenizer: construction from vectors, encoding (special-token split + SPM per fragment) and
-// decoding, following llama.cpp's llama (SPM) vocabulary behaviour.
+// lp::Tokenizer: construction from vectors, encoding (special-token split, then SPM or byte-level
+// BPE per fragment) and decoding, following llama.cpp's llama (SPM) and gpt2 (BPE) vocabularies.
+#include <algorithm>
+#include <cctype>
 #include <string>
 #include <utility>
 
 #include "llamaprof/error.h"
+#include "tokenizer/byte_unicode.h"
 #include "tokenizer/tokenizer_impl.h"
 
 namespace lp {
@@ -38,10 +41,21 @@ std::vector<Fragment> split_special(const Vocab& vocab, std::string_view text, b
         continue;
       }
       const std::string_view raw = text.substr(f.begin, f.len);
+      // Strip flags (Phi-3): the token also takes the white space on that side (C isspace, as llama.cpp).
+      const uint8_t strip = vocab.strip.empty() ? 0 : vocab.strip[id];
+      auto space = [&](size_t i) { return std::isspace(static_cast<unsigned char>(raw[i])) != 0; };
       size_t start = 0;
-      for (size_t hit; (hit = raw.find(special, start)) != std::string_view::npos; start = hit + special.size()) {
-        if (hit > start) next.push_back({-1, f.begin + start, hit - start});
+      for (size_t hit; (hit = raw.find(special, start)) != std::string_view::npos;) {
+        size_t left_end = hit;
+        if (strip & tokenizer_detail::kStripLeft) {
+          while (left_end > start && space(left_end - 1)) --left_end;
+        }
+        if (left_end > start) next.push_back({-1, f.begin + start, left_end - start});
         next.push_back({id, f.begin + hit, special.size()});
+        start = hit + special.size();
+        if (strip & tokenizer_detail::kStripRight) {
+          while (start < raw.size() && space(start)) ++start;
+        }
       }
       if (start < raw.size()) next.push_back({-1, f.begin + start, raw.size() - start});
     }
@@ -76,6 +90,46 @@ void replace_marks_with_spaces(std::string& s) {
   }
   out.append(s, start, std::string::npos);
   s = std::move(out);
+}
+
+// llama.cpp's detokenize clean-up (clean_up_tokenization_spaces) for byte-level vocabularies:
+// " ?", " !", " .", " ," lose the space; " ' " loses both; " 's", " 'm", " 're", " 've" lose it.
+void clean_spaces(std::string& t) {
+  auto pass = [&t](auto keep) {
+    std::string out;
+    out.reserve(t.size());
+    for (size_t i = 0; i < t.size(); ++i) keep(out, i);
+    t = std::move(out);
+  };
+  pass([&t](std::string& out, size_t i) {
+    const char x = t[i];
+    if (i > 0 && t[i - 1] == ' ' && (x == '?' || x == '!' || x == '.' || x == ',')) out.pop_back();
+    out += x;
+  });
+  // " ' " -> "'": llama.cpp drops the space before and overwrites the one after with a NUL that it
+  // then skips, i.e. the next byte is dropped too.
+  std::string out;
+  out.reserve(t.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char x = t[i];
+    if (i > 0 && x == '\'' && i + 1 < t.size() && t[i - 1] == ' ' && t[i + 1] == ' ') {
+      out.pop_back();
+      out += x;
+      t[++i] = '\0';  // never a space again for the next comparison, as in llama.cpp
+      continue;
+    }
+    out += x;
+  }
+  t = std::move(out);
+  pass([&t](std::string& out, size_t i) {
+    const char x = t[i];
+    if (i > 0 && t[i - 1] == ' ' && x == '\'' && i + 1 < t.size()) {
+      const char x1 = t[i + 1];
+      const char x2 = i + 2 < t.size() ? t[i + 2] : 0;
+      if (x1 == 's' || x1 == 'm' || (x1 == 'r' && x2 == 'e') || (x1 == 'v' && x2 == 'e')) out.pop_back();
+    }
+    out += x;
+  });
 }
 
 void check_id(const Vocab& vocab, TokenId id) {
@@ -118,7 +172,11 @@ int Tokenizer::n_vocab() const { return impl_->vocab.size(); }
 TokenId Tokenizer::bos() const { return impl_->vocab.bos; }
 TokenId Tokenizer::eos() const { return impl_->vocab.eos; }
 TokenId Tokenizer::unk() const { return impl_->vocab.unk; }
-std::string_view Tokenizer::model() const { return "llama"; }
+std::string_view Tokenizer::model() const {
+  return impl_->vocab.model == tokenizer_detail::VocabModel::Bpe ? "gpt2" : "llama";
+}
+
+std::string_view Tokenizer::pre() const { return impl_->vocab.pre ? std::string_view(impl_->vocab.pre->name()) : ""; }
 
 const TokenizerFlags& Tokenizer::flags() const { return impl_->vocab.flags; }
 
@@ -137,12 +195,31 @@ const std::string& Tokenizer::token_text(TokenId id) const {
   return impl_->vocab.texts[id];
 }
 
-bool Tokenizer::is_eog(TokenId id) const { return id >= 0 && id == impl_->vocab.eos; }
+bool Tokenizer::is_eog(TokenId id) const {
+  const auto& eog = impl_->vocab.eog_ids;
+  return std::binary_search(eog.begin(), eog.end(), id);
+}
+
+const std::vector<TokenId>& Tokenizer::eog_ids() const { return impl_->vocab.eog_ids; }
 
 std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
   const Vocab& v = impl_->vocab;
   std::vector<TokenId> out;
   if (add_bos && v.flags.add_bos) out.push_back(v.bos);
+  if (v.model == tokenizer_detail::VocabModel::Bpe) {
+    // Byte-level BPE: no space prefix; each raw fragment is pre-tokenized on its own.
+    if (!text.empty()) {
+      for (const Fragment& f : split_special(v, text, parse_special)) {
+        if (f.token >= 0) {
+          out.push_back(f.token);
+        } else {
+          tokenizer_detail::bpe_encode(v, text.substr(f.begin, f.len), out);
+        }
+      }
+    }
+    if (add_bos && v.flags.add_eos) out.push_back(v.eos);
+    return out;
+  }
   // An empty text has no fragment at all, so it gets no space prefix either (llama.cpp: "" -> []).
   if (!text.empty()) {
     // The dummy space prefix goes before the first raw fragment and before any raw fragment that
@@ -175,6 +252,11 @@ std::string Tokenizer::token_to_piece(TokenId id, bool render_special) const {
   const std::string& text = v.texts[id];
   switch (v.kinds[id]) {
     case TokenKind::Normal: {
+      if (v.model == tokenizer_detail::VocabModel::Bpe) {
+        std::string piece;
+        tokenizer_detail::byte_level_decode(text, piece);
+        return piece;
+      }
       std::string piece = text;
       replace_marks_with_spaces(piece);
       return piece;
@@ -204,6 +286,7 @@ std::string Tokenizer::decode(const std::vector<TokenId>& ids, bool render_speci
     strip_space = false;
     out += piece;
   }
+  if (impl_->vocab.clean_spaces) clean_spaces(out);
   return out;
 }
 

@@ -22,6 +22,20 @@ int hex_digit(char c) {
 
 }  // namespace
 
+void TextIndex::build(const std::vector<std::string>& texts) {
+  texts_ = &texts;
+  size_t capacity = 16;
+  while (capacity < texts.size() * 2) capacity *= 2;  // load factor <= 1/2
+  slots_.assign(capacity, Slot{0, -1});
+  for (size_t id = 0; id < texts.size(); ++id) {
+    const uint64_t h = std::hash<std::string_view>{}(texts[id]);
+    const auto tag = static_cast<uint32_t>(h >> 32);
+    size_t i = h & (capacity - 1);
+    while (slots_[i].id >= 0 && !(slots_[i].tag == tag && texts[slots_[i].id] == texts[id])) i = (i + 1) & (capacity - 1);
+    slots_[i] = {tag, static_cast<TokenId>(id)};  // a repeated text: the later id replaces the earlier
+  }
+}
+
 int parse_byte_token(std::string_view text) {
   // SentencePiece spells byte-fallback pieces as exactly "<0x" + two hex digits + ">".
   if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') return -1;
@@ -52,8 +66,7 @@ void Vocab::finish(const std::string& where) {
   check_id(eos, "tokenizer.ggml.eos_token_id", !flags.add_eos);
   check_id(unk, "tokenizer.ggml.unknown_token_id", true);
 
-  by_text.clear();
-  by_text.reserve(n);
+  by_text.build(texts);
   byte_token.fill(-1);
   special_by_length.clear();
   for (size_t i = 0; i < n; ++i) {
@@ -63,7 +76,6 @@ void Vocab::finish(const std::string& where) {
       fail(where, "tokenizer.ggml.token_type[" + std::to_string(i) + "] = " + std::to_string(kind) +
                       " is not a known token type (0-6)");
     }
-    by_text.insert_or_assign(texts[i], id);  // a duplicated text resolves to its last id, as in llama.cpp
     if (kinds[i] == TokenKind::Byte) {
       const int byte = parse_byte_token(texts[i]);
       if (byte < 0) {
@@ -71,9 +83,13 @@ void Vocab::finish(const std::string& where) {
       }
       if (byte_token[byte] < 0) byte_token[byte] = id;
     }
+  }
+  // Needs by_text; may turn tokens into control ones, so it runs before the special list is built.
+  apply_special_token_rules(*this);
+  for (size_t i = 0; i < n; ++i) {
     const bool special = kinds[i] == TokenKind::Control || kinds[i] == TokenKind::UserDefined ||
                          kinds[i] == TokenKind::Unknown;
-    if (special && !texts[i].empty()) special_by_length.push_back(id);
+    if (special && !texts[i].empty()) special_by_length.push_back(static_cast<TokenId>(i));
   }
   // Byte fallback looks the piece up by its text (llama.cpp does too), so a <0xNN> entry that is
   // not typed BYTE still serves, and failing that the one-byte string itself; the typed entry wins.

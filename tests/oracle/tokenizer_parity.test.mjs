@@ -3,6 +3,10 @@
 // with and without special-token parsing, with BOS, the package test cases of llama-tokenizer-js,
 // and identical text back from detokenize. `llamaprof tokenize --file` runs the whole corpus in
 // one process (one JSON string per input line, one JSON array per output line).
+// Then the same corpus on every byte-level BPE vocabulary llama.cpp ships and on its two SPM ones
+// (models/ggml-vocab-*.gguf, vocabulary-only files extracted by scripts/setup), and their
+// end-of-generation sets.
+// Invalid UTF-8 cannot travel in a JSON/JS string: tests/cpp/tokenizer_bpe.cpp covers it.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,8 +15,35 @@ import { after, before, describe, test } from "node:test";
 import { readPackageTestCases } from "../../tools/oracle/llama2-vocab.mjs";
 import { disposeOracle, loadOracleModel } from "../../tools/oracle/oracle.mjs";
 import { ensureModel, repoRoot, runCli } from "../../tools/oracle/test-models.mjs";
+import { existsSync } from "node:fs";
 
 const corpus = JSON.parse(readFileSync(join(repoRoot, "tests/data/tokenizer_corpus.json"), "utf8"));
+const llamaCppModels = join(repoRoot, "tools/oracle/generated/llama.cpp/models");
+const bpeVocabs = ["llama-bpe", "qwen2", "qwen35", "gpt-2", "starcoder", "deepseek-coder", "deepseek-llm", "falcon",
+  "command-r", "refact", "mpt", "aquila", "gpt-neox"];
+const spmVocabs = ["llama-spm", "phi-3"];  // phi-3: special tokens strip the white space after them
+
+// Runs `llamaprof tokenize -m modelPath` over `inputs` (strings, or id arrays with --decode) in one process.
+function runTokenizeFile(modelPath, workDir, inputs, flags) {
+  const file = join(workDir, "input.jsonl");
+  writeFileSync(file, inputs.map((x) => JSON.stringify(x)).join("\n") + "\n");
+  const out = runCli(["tokenize", "-m", modelPath, "--json", ...flags, "--file", file]);
+  const lines = out.split("\n").filter((l) => l !== "");
+  assert.equal(lines.length, inputs.length, "one output line per input line");
+  return lines.map((l) => JSON.parse(l));
+}
+
+// Compares every input; reports all mismatches at once and how many matched.
+function compareAll(inputs, got, expected, label) {
+  const bad = [];
+  inputs.forEach((t, i) => {
+    if (JSON.stringify(got[i]) !== JSON.stringify(expected[i])) {
+      bad.push(`${JSON.stringify(t).slice(0, 80)}\n    ours:      ${JSON.stringify(got[i])}\n    llama.cpp: ${JSON.stringify(expected[i])}`);
+    }
+  });
+  console.log(`# ${label}: ${inputs.length - bad.length}/${inputs.length} identical to llama.cpp`);
+  assert.equal(bad.length, 0, `${bad.length} of ${inputs.length} differ:\n  ${bad.slice(0, 10).join("\n  ")}`);
+}
 
 describe("tokenizer parity with llama.cpp", () => {
   let model;
@@ -29,27 +60,7 @@ describe("tokenizer parity with llama.cpp", () => {
     if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  // Runs `llamaprof tokenize` over `inputs` (strings, or id arrays with --decode) in one process.
-  function ours(inputs, flags) {
-    const file = join(workDir, "input.jsonl");
-    writeFileSync(file, inputs.map((x) => JSON.stringify(x)).join("\n") + "\n");
-    const out = runCli(["tokenize", "-m", modelPath, "--json", ...flags, "--file", file]);
-    const lines = out.split("\n").filter((l) => l !== "");
-    assert.equal(lines.length, inputs.length, "one output line per input line");
-    return lines.map((l) => JSON.parse(l));
-  }
-
-  // Compares every string; reports all mismatches at once and how many matched.
-  function compareAll(texts, got, expected, label) {
-    const bad = [];
-    texts.forEach((t, i) => {
-      if (JSON.stringify(got[i]) !== JSON.stringify(expected[i])) {
-        bad.push(`${JSON.stringify(t).slice(0, 80)}\n    ours:      ${JSON.stringify(got[i])}\n    llama.cpp: ${JSON.stringify(expected[i])}`);
-      }
-    });
-    console.log(`# ${label}: ${texts.length - bad.length}/${texts.length} identical to llama.cpp`);
-    assert.equal(bad.length, 0, `${bad.length} of ${texts.length} differ:\n  ${bad.slice(0, 10).join("\n  ")}`);
-  }
+  const ours = (inputs, flags) => runTokenizeFile(modelPath, workDir, inputs, flags);
 
   test("the corpus is large and varied enough", () => {
     assert.ok(corpus.length >= 200, `${corpus.length} strings`);
@@ -109,4 +120,55 @@ describe("tokenizer parity with llama.cpp", () => {
     assert.throws(() => runCli(["tokenize", "-m", file, "x"]), (e) => e.status === 1 && /llamaprof: error:/.test(e.stderr));
     assert.throws(() => runCli(["tokenize", "-m", modelPath]), (e) => e.status === 2, "no TEXT and no --file is bad usage");
   });
+});
+
+describe("tokenizer parity with llama.cpp on its vocabulary-only files (byte-level BPE and SPM)", () => {
+  let workDir;
+  before(() => {
+    assert.ok(existsSync(llamaCppModels), `${llamaCppModels} is missing: run scripts/setup`);
+    workDir = mkdtempSync(join(tmpdir(), "llamaprof-bpe-"));
+  });
+  after(async () => {
+    await disposeOracle();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test("the corpus has what byte-level BPE needs", () => {
+    for (const needle of ["I'M", "DON'T", "\r\n\r\n", "12345678901234567890", "\u200d", "<|endoftext|>", "<|im_end|>", "你好"]) {
+      assert.ok(corpus.some((s) => s.includes(needle)), needle);
+    }
+  });
+
+  for (const name of [...bpeVocabs, ...spmVocabs]) {
+    test(`${name}: ids, ids with BOS, detokenize and EOG are llama.cpp's`, async () => {
+      const path = join(llamaCppModels, `ggml-vocab-${name}.gguf`);
+      const model = await loadOracleModel(path, { vocabOnly: true });
+      try {
+        const ours = (inputs, flags) => runTokenizeFile(path, workDir, inputs, flags);
+        const info = JSON.parse(runCli(["tokenize", "-m", path, "--eog"]));
+        assert.equal(info.model, spmVocabs.includes(name) ? "llama" : "gpt2");
+        for (const special of [false, true]) {
+          const expected = corpus.map((t) => model.tokenize(t, special));
+          compareAll(corpus, ours(corpus, special ? ["--no-bos", "--parse-special"] : ["--no-bos"]), expected,
+            `${name} (${info.pre}), special=${special}`);
+        }
+        const bos = model.tokens.shouldPrependBosToken ? [model.tokens.bos] : [];
+        compareAll(corpus, ours(corpus, []), corpus.map((t) => [...bos, ...model.tokenize(t, false)]), `${name} with add_special`);
+
+        const idLists = corpus.map((t) => model.tokenize(t, true)).filter((ids) => ids.length > 0);
+        for (const render of [false, true]) {
+          const expected = idLists.map((ids) => model.detokenize(ids, render));
+          compareAll(idLists, ours(idLists, render ? ["--decode", "--render-special"] : ["--decode"]), expected,
+            `${name} detokenize, render special=${render}`);
+        }
+
+        const eog = [];
+        for (let id = 0; id < info.n_vocab; id++) if (model.isEogToken(id)) eog.push(id);
+        assert.deepEqual(info.eog, eog, `${name}: end-of-generation ids`);
+        console.log(`# ${name}: EOG ${JSON.stringify(eog)} identical to llama.cpp`);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
 });

@@ -254,6 +254,7 @@ void print_text(const gguf::File& f, const Summary& s) {
 
   fmt::print("\ntokenizer\n");
   fmt::print("  {:<12}{}\n", "model", or_dash(s.tokenizer_model));
+  fmt::print("  {:<12}{}\n", "supported", "llama (SentencePiece BPE), gpt2 (byte-level BPE)");
   fmt::print("  {:<12}{}\n", "vocab size", or_dash(s.vocab_size));
   fmt::print("  {:<12}{}\n", "bos id", or_dash(s.bos_id));
   fmt::print("  {:<12}{}\n", "eos id", or_dash(s.eos_id));

@@ -4,9 +4,15 @@
 //   llamaprof tokenize -m MODEL --file F ...   F holds one JSON string per line; each gets one output
 //                                             line (a JSON array with --json), so a whole corpus costs
 //                                             one process and one model load
+//   llamaprof tokenize -m MODEL --file F --repeat N   encodes each text N times and prints, on stderr,
+//                                             the best time per text as JSON (bench/tokenizer_vs_llamacpp.mjs)
+//   llamaprof tokenize -m MODEL --eog                one JSON object: the tokenizer model, the BPE
+//                                             pre-tokenizer, n_vocab and the end-of-generation ids
 //   llamaprof tokenize -m MODEL --decode [--render-special] [--json] IDS
 //                                             IDS (or each line of F) is a JSON array of token ids;
 //                                             prints the text as llama.cpp's detokenize gives it
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -33,6 +39,8 @@ struct TokenizeArgs {
   bool parse_special = false;
   bool decode = false;
   bool render_special = false;
+  bool eog = false;
+  int repeat = 0;  // > 0: time the encoding (best of `repeat`)
 };
 
 nlohmann::json parse_json_line(const std::string& line, const std::string& where) {
@@ -48,8 +56,24 @@ std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Encodes `text` args.repeat times; prints the best wall time and the throughput on stderr.
+std::vector<TokenId> timed_encode(const Tokenizer& tok, const std::string& text, const TokenizeArgs& args) {
+  std::vector<TokenId> ids;
+  double best = 1e30;
+  for (int i = 0; i < args.repeat; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ids = tok.encode(text, !args.no_bos, args.parse_special);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  const nlohmann::json j = {{"bytes", text.size()}, {"tokens", ids.size()}, {"seconds", best},
+                            {"mb_per_s", static_cast<double>(text.size()) / 1e6 / best}};
+  std::fprintf(stderr, "%s\n", j.dump().c_str());
+  return ids;
+}
+
 void print_encoded(const Tokenizer& tok, const std::string& text, const TokenizeArgs& args) {
-  const std::vector<TokenId> ids = tok.encode(text, !args.no_bos, args.parse_special);
+  const std::vector<TokenId> ids =
+      args.repeat > 0 ? timed_encode(tok, text, args) : tok.encode(text, !args.no_bos, args.parse_special);
   if (args.json) {
     std::printf("%s\n", dump(ids).c_str());
     return;
@@ -75,11 +99,18 @@ void print_decoded(const Tokenizer& tok, const nlohmann::json& ids_json, const s
 }
 
 int run_tokenize(const TokenizeArgs& args) {
-  if (args.has_text == !args.file.empty()) {
+  if (!args.eog && args.has_text == !args.file.empty()) {
     throw Error(ErrorKind::InvalidArgument, "tokenize: give either TEXT or --file F (exactly one)");
   }
+  // Only the tokenizer metadata is read: vocabulary-only GGUF files (no tensors) work.
   const gguf::File file = gguf::File::open(args.model);
   const Tokenizer tok = Tokenizer::from_gguf(file);
+  if (args.eog) {
+    const nlohmann::json j = {{"model", tok.model()}, {"pre", tok.pre()}, {"n_vocab", tok.n_vocab()},
+                              {"bos", tok.bos()}, {"eos", tok.eos()}, {"eog", tok.eog_ids()}};
+    std::printf("%s\n", dump(j).c_str());
+    return 0;
+  }
 
   auto handle = [&](const std::string& input, const std::string& where, bool input_is_json) {
     if (args.decode) {
@@ -125,6 +156,8 @@ void register_tokenize(CLI::App& app, int* exit_code) {
   cmd->add_flag("--parse-special", args->parse_special, "text such as <s> becomes its control token");
   cmd->add_flag("--decode", args->decode, "ids to text, as llama.cpp's detokenize");
   cmd->add_flag("--render-special", args->render_special, "with --decode: control tokens print as their text");
+  cmd->add_option("--repeat", args->repeat, "encode each text N times; print the best time on stderr (JSON)");
+  cmd->add_flag("--eog", args->eog, "print the tokenizer model, pre-tokenizer and end-of-generation ids as JSON");
   cmd->callback([args, text, exit_code] {
     args->has_text = text->count() > 0;
     *exit_code = run_tokenize(*args);
