@@ -95,7 +95,7 @@ Value f_trim(Interpreter&, const Value& v, Args& a, int line) {
 }
 
 Value f_string(Interpreter&, const Value& v, Args&, int) { return Value(soft_str(v)); }
-Value f_safe(Interpreter&, const Value& v, Args&, int) { return v.is_string() ? v : Value(soft_str(v)); }
+Value f_safe(Interpreter&, const Value& v, Args&, int) { return Value::markup(soft_str(v)); }
 Value f_upper(Interpreter&, const Value& v, Args&, int) { return Value(py_upper(soft_str(v))); }
 Value f_lower(Interpreter&, const Value& v, Args&, int) { return Value(py_lower(soft_str(v))); }
 Value f_capitalize(Interpreter&, const Value& v, Args&, int) { return Value(py_capitalize(soft_str(v))); }
@@ -140,21 +140,27 @@ Value f_join(Interpreter& in, const Value& v, Args& a, int line) {
 }
 
 Value f_items(Interpreter&, const Value& v, Args&, int line) {
-  if (v.is_undefined()) return Value::list({});
+  if (v.is_undefined()) return Value::iterator({});
   if (!v.is_dict()) fail(line, "items: can only get item pairs from a mapping");
   std::vector<Value> out;
   for (const auto& [k, x] : v.dict().items) out.push_back(Value::list({k, x}, true));
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 Value f_list(Interpreter&, const Value& v, Args&, int line) { return Value::list(iterate(v, line)); }
 
 Value f_first(Interpreter&, const Value& v, Args&, int line) {
+  if (v.is_list() && v.list().iterator) {  // takes one item of an iterator, not all
+    const ListObj& l = v.list();
+    if (l.consumed >= l.items.size()) return Value::undefined("no first item, sequence was empty");
+    return l.items[l.consumed++];
+  }
   auto items = iterate(v, line);
   return items.empty() ? Value::undefined("no first item, sequence was empty") : items.front();
 }
 
 Value f_last(Interpreter&, const Value& v, Args&, int line) {
+  if (v.is_list() && v.list().iterator) fail(line, "'" + v.type_name() + "' object is not reversible");
   auto items = iterate(v, line);
   return items.empty() ? Value::undefined("no last item, sequence was empty") : items.back();
 }
@@ -166,9 +172,11 @@ Value f_reverse(Interpreter&, const Value& v, Args&, int line) {
     for (auto it = cps.rbegin(); it != cps.rend(); ++it) out += *it;
     return Value(out);
   }
+  bool iterator = v.is_list() && v.list().iterator;
   auto items = iterate(v, line);
   std::reverse(items.begin(), items.end());
-  return Value::list(std::move(items));
+  // reversed() of a list or view is an iterator; jinja2 falls back to a list for iterators.
+  return iterator ? Value::list(std::move(items)) : Value::iterator(std::move(items), "list_reverseiterator");
 }
 
 Value f_replace(Interpreter& in, const Value& v, Args& a, int line) {
@@ -288,7 +296,7 @@ Value f_unique(Interpreter&, const Value& v, Args& a, int line) {
     seen.push_back(k);
     out.push_back(x);
   }
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 Value min_max(const Value& v, Args& a, int line, bool want_max) {
@@ -334,7 +342,7 @@ Value f_batch(Interpreter&, const Value& v, Args& a, int line) {
   std::vector<Value> out, cur;
   for (auto& x : iterate(v, line)) {
     cur.push_back(std::move(x));
-    if (static_cast<int64_t>(cur.size()) == n) {
+    if (static_cast<int64_t>(cur.size()) == n) {  // batch yields lists
       out.push_back(Value::list(std::move(cur)));
       cur.clear();
     }
@@ -343,7 +351,7 @@ Value f_batch(Interpreter&, const Value& v, Args& a, int line) {
     while (fill && static_cast<int64_t>(cur.size()) < n) cur.push_back(a.get(1, "fill_with"));
     out.push_back(Value::list(std::move(cur)));
   }
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 Value f_attr(Interpreter&, const Value& v, Args& a, int line) {
@@ -366,12 +374,13 @@ Value select_impl(Interpreter& in, const Value& v, Args& a, int line, bool by_at
     fail(line, "no test named '" + tname + "'");
   }
   std::vector<Value> out;
+  if (!v.truthy()) return Value::iterator({});  // jinja2 checks `if value:` before iterating
   for (auto& x : iterate(v, line)) {
     Value subject = by_attr ? get_path(x, attr, line) : x;
     bool r = tname.empty() ? subject.truthy() : apply_test(in, tname, subject, targs, line);
     if (r == keep) out.push_back(std::move(x));
   }
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 Value f_select(Interpreter& in, const Value& v, Args& a, int line) { return select_impl(in, v, a, line, false, true); }
 Value f_reject(Interpreter& in, const Value& v, Args& a, int line) { return select_impl(in, v, a, line, false, false); }
@@ -380,6 +389,7 @@ Value f_rejectattr(Interpreter& in, const Value& v, Args& a, int line) { return 
 
 Value f_map(Interpreter& in, const Value& v, Args& a, int line) {
   std::vector<Value> out;
+  if (!v.truthy()) return Value::iterator({});
   for (const auto& [k, val] : a.kw)
     if (k == "attribute") {
       Value def = a.get(99, "default");
@@ -387,7 +397,7 @@ Value f_map(Interpreter& in, const Value& v, Args& a, int line) {
         Value r = get_path(x, soft_str(val), line);
         out.push_back(r.is_undefined() && !def.is_undefined() ? def : r);
       }
-      return Value::list(std::move(out));
+      return Value::iterator(std::move(out));
     }
   if (a.pos.empty()) fail(line, "map: no filter or attribute given");
   std::string fname = soft_str(a.pos[0]);
@@ -399,7 +409,7 @@ Value f_map(Interpreter& in, const Value& v, Args& a, int line) {
   fargs.pos.assign(a.pos.begin() + 1, a.pos.end());
   fargs.kw = a.kw;
   for (auto& x : iterate(v, line)) out.push_back(apply_filter(in, fname, x, fargs, line));
-  return Value::list(std::move(out));
+  return Value::iterator(std::move(out));
 }
 
 struct FilterEntry {
@@ -469,12 +479,17 @@ bool jinja2_has_test(const std::string& name) {
 
 Value apply_filter(Interpreter& in, const std::string& name, const Value& input, Args& args, int line) {
   FilterFn fn = find_filter(name);
+  if (!fn && jinja2_has_filter(name)) unsupported(line, "the '" + name + "' filter");
   if (!fn) fail(line, "no filter named '" + name + "'");
   return fn(in, input, args, line);
 }
 
 bool apply_test(Interpreter&, const std::string& name, const Value& v, Args& a, int line) {
   using K = Value::Kind;
+  if (!has_test(name)) {
+    if (jinja2_has_test(name)) unsupported(line, "the '" + name + "' test");
+    fail(line, "no test named '" + name + "'");
+  }
   if (name == "defined") return !v.is_undefined();
   if (name == "undefined") return v.is_undefined();
   if (name == "none") return v.is_none();
@@ -487,8 +502,8 @@ bool apply_test(Interpreter&, const std::string& name, const Value& v, Args& a, 
   if (name == "string") return v.is_string();
   if (name == "mapping") return v.is_dict();
   // Undefined is iterable and has __len__/__getitem__ in jinja2, so it passes both of these.
-  if (name == "iterable" || name == "sequence")
-    return v.kind() == K::List || v.kind() == K::Dict || v.kind() == K::String || v.is_undefined();
+  if (name == "iterable") return v.kind() == K::List || v.kind() == K::Dict || v.kind() == K::String || v.is_undefined();
+  if (name == "sequence") return v.is_plain_list() || v.kind() == K::Dict || v.kind() == K::String || v.is_undefined();
   if (name == "callable") return v.is_func() || v.is_undefined();
   if (name == "lower" || name == "upper") {
     std::string s = soft_str(v);

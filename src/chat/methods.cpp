@@ -101,7 +101,7 @@ static bool affix_match(const std::string& s, const Value& affix, bool prefix, i
     if (p.size() > s.size()) return false;
     return prefix ? s.compare(0, p.size(), p) == 0 : s.compare(s.size() - p.size(), p.size(), p) == 0;
   };
-  if (affix.is_list() && affix.list().tuple) {
+  if (affix.is_plain_list() && affix.list().tuple) {
     for (const auto& p : affix.list().items)
       if (one(need_string(p, "startswith/endswith argument", line))) return true;
     return false;
@@ -222,7 +222,7 @@ static Value dict_method(const Value& self, const std::string& name) {
       if (name == "items") out.push_back(Value::list({k, v}, true));
       else out.push_back(name == "keys" ? k : v);
     }
-    return Value::list(std::move(out));
+    return Value::view(std::move(out), name == "items" ? "dict_items" : name == "keys" ? "dict_keys" : "dict_values");
   });
 }
 
@@ -260,7 +260,9 @@ Value get_attr(const Value& obj, const std::string& name, int line) {
       if (const Value* v = obj.ns().attrs.find(name)) return *v;
       return undefined_attr(obj, name);
     case Value::Kind::String: return string_method(obj, name);
-    case Value::Kind::List: return list_method(obj, name);
+    case Value::Kind::List:
+      if (!obj.list().plain()) return undefined_attr(obj, name);
+      return list_method(obj, name);
     default: return undefined_attr(obj, name);
   }
 }
@@ -272,6 +274,8 @@ Value get_item(const Value& obj, const Value& key, int line) {
       if (const Value* v = obj.dict().find(key)) return *v;
       break;
     case Value::Kind::List:
+      if (!obj.list().plain()) break;  // iterators and views are not subscriptable
+      [[fallthrough]];
     case Value::Kind::String:
       if (key.is_int() || key.is_bool()) {
         int64_t i = key.as_int();
@@ -314,7 +318,7 @@ static std::vector<size_t> slice_indices(int64_t n, const Value& start, const Va
 
 Value get_slice(const Value& obj, const Value& start, const Value& stop, const Value& step, int line) {
   if (obj.is_undefined()) fail_undefined(obj, line);
-  if (obj.is_list()) {
+  if (obj.is_plain_list()) {
     const auto& items = obj.list().items;
     std::vector<Value> out;
     for (size_t i : slice_indices(static_cast<int64_t>(items.size()), start, stop, step, line)) out.push_back(items[i]);
@@ -332,7 +336,13 @@ Value get_slice(const Value& obj, const Value& start, const Value& stop, const V
 std::vector<Value> iterate(const Value& v, int line) {
   switch (v.kind()) {
     case Value::Kind::Undefined: return {};
-    case Value::Kind::List: return v.list().items;
+    case Value::Kind::List: {
+      const ListObj& l = v.list();
+      if (!l.iterator) return l.items;
+      std::vector<Value> rest(l.items.begin() + static_cast<std::ptrdiff_t>(std::min(l.consumed, l.items.size())), l.items.end());
+      l.consumed = l.items.size();
+      return rest;
+    }
     case Value::Kind::Dict: {
       std::vector<Value> keys;
       for (const auto& [k, x] : v.dict().items) keys.push_back(k);
@@ -353,10 +363,16 @@ bool contains(const Value& container, const Value& item, int line) {
     case Value::Kind::String:
       if (item.is_undefined()) fail_undefined(item, line);
       return container.str().find(need_string(item, "'in <string>' left operand", line)) != std::string::npos;
-    case Value::Kind::List:
-      for (const auto& x : container.list().items)
-        if (x == item) return true;
+    case Value::Kind::List: {
+      const ListObj& l = container.list();
+      for (size_t i = l.iterator ? l.consumed : 0; i < l.items.size(); ++i)
+        if (l.items[i] == item) {
+          if (l.iterator) l.consumed = i + 1;
+          return true;
+        }
+      if (l.iterator) l.consumed = l.items.size();
       return false;
+    }
     case Value::Kind::Dict: return container.dict().find(item) != nullptr;
     default: fail(line, "argument of type '" + container.type_name() + "' is not iterable");
   }
@@ -366,16 +382,24 @@ int64_t length(const Value& v, int line) {
   switch (v.kind()) {
     case Value::Kind::Undefined: return 0;
     case Value::Kind::String: return static_cast<int64_t>(code_point_count(v.str()));
-    case Value::Kind::List: return static_cast<int64_t>(v.list().items.size());
+    case Value::Kind::List:
+      if (v.list().iterator) fail(line, "object of type '" + v.type_name() + "' has no len()");
+      return static_cast<int64_t>(v.list().items.size());
     case Value::Kind::Dict: return static_cast<int64_t>(v.dict().items.size());
     default: fail(line, "object of type '" + v.type_name() + "' has no len()");
   }
 }
 
-static int64_t checked(bool overflow, int64_t r, int line) {
-  if (overflow) unsupported(line, "integers beyond 64 bits");
+// Python ints do not overflow; ours refuse to rather than wrap.
+template <typename Op>
+static int64_t checked(Op op, int64_t x, int64_t y, int line) {
+  int64_t r = 0;
+  if (op(x, y, &r)) unsupported(line, "integers beyond 64 bits");
   return r;
 }
+static bool add_ovf(int64_t x, int64_t y, int64_t* r) { return __builtin_add_overflow(x, y, r); }
+static bool sub_ovf(int64_t x, int64_t y, int64_t* r) { return __builtin_sub_overflow(x, y, r); }
+static bool mul_ovf(int64_t x, int64_t y, int64_t* r) { return __builtin_mul_overflow(x, y, r); }
 
 static Value repeat(Interpreter& in, const Value& seq, int64_t n, int line) {
   if (n <= 0) return seq.is_string() ? Value("") : Value::list({});
@@ -404,11 +428,11 @@ Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Va
   };
   if (a.is_number() && b.is_number()) {
     bool flt = a.is_float() || b.is_float();
-    int64_t x = flt ? 0 : a.as_int(), y = flt ? 0 : b.as_int(), r = 0;
+    int64_t x = flt ? 0 : a.as_int(), y = flt ? 0 : b.as_int();
     double fx = a.as_double(), fy = b.as_double();
-    if (op == "+") return flt ? Value(fx + fy) : Value(checked(__builtin_add_overflow(x, y, &r), r, line));
-    if (op == "-") return flt ? Value(fx - fy) : Value(checked(__builtin_sub_overflow(x, y, &r), r, line));
-    if (op == "*") return flt ? Value(fx * fy) : Value(checked(__builtin_mul_overflow(x, y, &r), r, line));
+    if (op == "+") return flt ? Value(fx + fy) : Value(checked(add_ovf, x, y, line));
+    if (op == "-") return flt ? Value(fx - fy) : Value(checked(sub_ovf, x, y, line));
+    if (op == "*") return flt ? Value(fx * fy) : Value(checked(mul_ovf, x, y, line));
     if (op == "/") {
       if (fy == 0) fail(line, "division by zero");
       return Value(fx / fy);
@@ -432,8 +456,8 @@ Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Va
       if (!flt && y >= 0) {
         int64_t result = 1, base = x;
         for (int64_t e = y; e > 0; e >>= 1) {
-          if (e & 1) result = checked(__builtin_mul_overflow(result, base, &result), result, line);
-          if (e > 1) base = checked(__builtin_mul_overflow(base, base, &base), base, line);
+          if (e & 1) result = checked(mul_ovf, result, base, line);
+          if (e > 1) base = checked(mul_ovf, base, base, line);
         }
         return Value(result);
       }
@@ -444,9 +468,12 @@ Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Va
   if (op == "+") {
     if (a.is_string() && b.is_string()) {
       in.check_size(a.str().size() + b.str().size(), line);
+      if (a.is_markup() != b.is_markup())  // Markup + str escapes the str, either side
+        return Value::markup(a.is_markup() ? a.str() + html_escape(b.str()) : html_escape(a.str()) + b.str());
+      if (a.is_markup()) return Value::markup(a.str() + b.str());
       return Value(a.str() + b.str());
     }
-    if (a.is_list() && b.is_list() && a.list().tuple == b.list().tuple) {
+    if (a.is_plain_list() && b.is_plain_list() && a.list().tuple == b.list().tuple) {
       std::vector<Value> items = a.list().items;
       items.insert(items.end(), b.list().items.begin(), b.list().items.end());
       in.check_size(items.size() * 16, line);
@@ -454,8 +481,8 @@ Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Va
     }
   }
   if (op == "*") {
-    if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool())) return repeat(in, a, b.as_int(), line);
-    if ((b.is_string() || b.is_list()) && (a.is_int() || a.is_bool())) return repeat(in, b, a.as_int(), line);
+    if ((a.is_string() || a.is_plain_list()) && (b.is_int() || b.is_bool())) return repeat(in, a, b.as_int(), line);
+    if ((b.is_string() || b.is_plain_list()) && (a.is_int() || a.is_bool())) return repeat(in, b, a.as_int(), line);
   }
   if (op == "%" && a.is_string()) unsupported(line, "printf-style '%' string formatting");
   return type_error();

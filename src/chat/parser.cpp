@@ -626,13 +626,14 @@ class Parser {
 
   // `| name(args) | ...`; with start_inline the first filter has no leading pipe (filter blocks).
   ExprPtr parse_filter_chain(ExprPtr e, bool start_inline = false) {
+    bool hard_check = start_inline;  // a filter block's filters are checked even inside an if
     while (is_op("|") || start_inline) {
       if (!start_inline) next();
       start_inline = false;
       int line = cur().line;
       auto f = make(Expr::Kind::Filter, line);
       f->name = dotted_name();
-      check_filter(f->name, line);
+      if (hard_check) check_filter(f->name, line);
       f->args.push_back(std::move(e));
       if (is_op("(")) parse_call_args(*f);
       e = std::move(f);
@@ -641,9 +642,8 @@ class Parser {
   }
 
   void check_filter(const std::string& name, int line) {
-    if (has_filter(name)) return;
-    if (jinja2_has_filter(name)) unsupported(line, "the '" + name + "' filter");
-    error("no filter named '" + name + "'");
+    if (!has_filter(name) && !jinja2_has_filter(name))
+      fail(line, "no filter named '" + name + "'");
   }
 
   ExprPtr parse_filter_expr(ExprPtr e) {
@@ -668,10 +668,6 @@ class Parser {
       t->negated = true;
     }
     t->name = dotted_name();
-    if (!has_test(t->name)) {
-      if (jinja2_has_test(t->name)) unsupported(line, "the '" + t->name + "' test");
-      error("no test named '" + t->name + "'");
-    }
     t->args.push_back(std::move(e));
     const Token& c = cur();
     if (is_op("(")) {
@@ -686,8 +682,41 @@ class Parser {
   }
 };
 
+// jinja2 refuses unknown filters and tests when it compiles, except inside an if (or an inline
+// if) of the current frame, where the error waits until the filter runs; loops, macros and
+// block sets open a new frame.
+void check_names(const Expr* e, bool soft) {
+  if (!e) return;
+  if (!soft && e->kind == Expr::Kind::Filter && !has_filter(e->name) && !jinja2_has_filter(e->name))
+    fail(e->line, "no filter named '" + e->name + "'");
+  if (!soft && e->kind == Expr::Kind::Test && !has_test(e->name) && !jinja2_has_test(e->name))
+    fail(e->line, "no test named '" + e->name + "'");
+  bool inner = soft || e->kind == Expr::Kind::Cond;
+  for (const auto& a : e->args) check_names(a.get(), inner);
+  for (const auto& kv : e->kwargs) check_names(kv.second.get(), inner);
+}
+
+void check_names(const Body& body, bool soft) {
+  for (const auto& s : body) {
+    check_names(s->expr.get(), soft);
+    check_names(s->cond.get(), false);
+    for (const auto& c : s->conds) check_names(c.get(), true);
+    for (const auto& b : s->bodies) check_names(b, true);
+    check_names(s->body, false);  // for, set and filter blocks open a frame
+    check_names(s->else_body, s->kind == Stmt::Kind::If);
+    if (s->macro) {
+      for (const auto& p : s->macro->params) check_names(p.second.get(), false);
+      check_names(s->macro->body, false);
+    }
+  }
+}
+
 }  // namespace
 
-Body parse_template(std::string_view source) { return Parser(tokenize(source)).parse_all(); }
+Body parse_template(std::string_view source) {
+  Body body = Parser(tokenize(source)).parse_all();
+  check_names(body, false);
+  return body;
+}
 
 }  // namespace lp::chat

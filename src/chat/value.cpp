@@ -37,6 +37,18 @@ Value Value::list(std::vector<Value> items, bool tuple) {
   return r;
 }
 
+Value Value::iterator(std::vector<Value> items, const char* type) {
+  Value r = list(std::move(items));
+  std::get<std::shared_ptr<ListObj>>(r.v_)->iterator = type;
+  return r;
+}
+
+Value Value::view(std::vector<Value> items, const char* type) {
+  Value r = list(std::move(items));
+  std::get<std::shared_ptr<ListObj>>(r.v_)->view = type;
+  return r;
+}
+
 Value Value::dict(DictObj d) {
   Value r;
   r.v_ = std::make_shared<DictObj>(std::move(d));
@@ -97,10 +109,26 @@ bool Value::truthy() const {
     case Kind::Int: return as_int() != 0;
     case Kind::Float: return as_double() != 0.0;
     case Kind::String: return !str().empty();
-    case Kind::List: return !list().items.empty();
+    case Kind::List: return list().iterator || !list().items.empty();
     case Kind::Dict: return !dict().items.empty();
     default: return true;
   }
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&#34;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 std::string float_repr(double d) {
@@ -177,13 +205,14 @@ std::string Value::to_str() const {
     case Kind::String: return str();
     case Kind::List: {
       const auto& l = list();
-      std::string out = l.tuple ? "(" : "[";
+      if (l.iterator) unsupported(0, std::string("printing a ") + l.iterator + " object");
+      std::string out = l.view ? std::string(l.view) + "([" : l.tuple ? "(" : "[";
       for (size_t i = 0; i < l.items.size(); ++i) {
         if (i) out += ", ";
         out += l.items[i].repr();
       }
       if (l.tuple && l.items.size() == 1) out += ",";
-      return out + (l.tuple ? ")" : "]");
+      return out + (l.view ? "])" : l.tuple ? ")" : "]");
     }
     case Kind::Dict: {
       std::string out = "{";
@@ -218,7 +247,7 @@ std::string Value::type_name() const {
     case Kind::Int: return "int";
     case Kind::Float: return "float";
     case Kind::String: return "str";
-    case Kind::List: return list().tuple ? "tuple" : "list";
+    case Kind::List: return list().iterator ? list().iterator : list().view ? list().view : list().tuple ? "tuple" : "list";
     case Kind::Dict: return "dict";
     case Kind::Func: return "function";
     case Kind::Namespace: return "Namespace";
@@ -238,6 +267,7 @@ bool operator==(const Value& a, const Value& b) {
     case Value::Kind::String: return a.str() == b.str();
     case Value::Kind::List: {
       const auto &x = a.list().items, &y = b.list().items;
+      if (!a.list().plain() || !b.list().plain()) return &a.list() == &b.list();
       if (a.list().tuple != b.list().tuple || x.size() != y.size()) return false;
       for (size_t i = 0; i < x.size(); ++i)
         if (!(x[i] == y[i])) return false;
@@ -264,7 +294,7 @@ bool less_than(const Value& a, const Value& b) {
     return a.as_int() < b.as_int();
   }
   if (a.is_string() && b.is_string()) return a.str() < b.str();  // UTF-8 byte order is code point order
-  if (a.is_list() && b.is_list()) {
+  if (a.is_plain_list() && b.is_plain_list()) {
     const auto &x = a.list().items, &y = b.list().items;
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
       if (less_than(x[i], y[i])) return true;
@@ -343,6 +373,7 @@ static void json_value(std::string& out, const Value& v, const JsonOptions& opt,
     }
     case Value::Kind::String: json_string(out, v.str(), opt.ensure_ascii); return;
     case Value::Kind::List: {
+      if (!v.list().plain()) fail(0, "Object of type " + v.type_name() + " is not JSON serializable");
       const auto& items = v.list().items;
       if (items.empty()) {
         out += "[]";
@@ -389,11 +420,12 @@ std::string to_json(const Value& v, const JsonOptions& opt) {
   return out;
 }
 
-Value Args::get(size_t index, std::string_view name) const {
+const Value& Args::get(size_t index, std::string_view name) const {
+  static const Value missing;  // references stay valid for the whole call
   if (index < pos.size()) return pos[index];
   for (const auto& [k, v] : kw)
     if (k == name) return v;
-  return Value::undefined();
+  return missing;
 }
 
 bool Args::has(size_t index, std::string_view name) const {

@@ -21,9 +21,17 @@ class Value;
 struct Args;
 class Interpreter;
 
+// list and tuple, and the lazy sequences jinja2's filters and dict methods return, which
+// Python treats differently: an iterator ("generator" from map/select, reversed()) is always
+// true, has no len(), cannot be printed or serialized and is used up by iterating it; a view
+// ("dict_items" ...) has a len() but is not subscriptable or JSON serializable.
 struct ListObj {
   std::vector<Value> items;
-  bool tuple = false;  // prints as (a, b) instead of [a, b]
+  bool tuple = false;            // prints as (a, b) instead of [a, b]
+  const char* iterator = nullptr;  // Python type name of an iterator
+  const char* view = nullptr;      // Python type name of a dict view
+  mutable size_t consumed = 0;     // iterators: items already taken
+  bool plain() const { return !iterator && !view; }
 };
 
 // Keys may be any hashable value; dicts in templates are small, so lookup is a linear scan.
@@ -64,10 +72,15 @@ class Value {
   Value(const char* s) : v_(std::string(s)) {}
   Value(std::string_view s) : v_(std::string(s)) {}
   static Value list(std::vector<Value> items, bool tuple = false);
+  static Value iterator(std::vector<Value> items, const char* type = "generator");
+  static Value view(std::vector<Value> items, const char* type);
   static Value dict(DictObj d);
   static Value func(std::string name, std::function<Value(Interpreter&, Args&)> fn);
   static Value ns(DictObj attrs);
   static Value from_json(const nlohmann::ordered_json& j);
+  // markupsafe.Markup (the `safe` filter): adding a plain string to it HTML-escapes that string.
+  static Value markup(std::string s) { Value r(std::move(s)); r.markup_ = true; return r; }
+  bool is_markup() const { return markup_; }
 
   Kind kind() const { return static_cast<Kind>(v_.index()); }
   bool is_undefined() const { return kind() == Kind::Undefined; }
@@ -78,6 +91,7 @@ class Value {
   bool is_number() const { return is_int() || is_float() || is_bool(); }
   bool is_string() const { return kind() == Kind::String; }
   bool is_list() const { return kind() == Kind::List; }
+  bool is_plain_list() const { return is_list() && list().plain(); }  // list or tuple
   bool is_dict() const { return kind() == Kind::Dict; }
   bool is_func() const { return kind() == Kind::Func; }
   bool is_namespace() const { return kind() == Kind::Namespace; }
@@ -104,6 +118,7 @@ class Value {
   std::variant<Undef, std::nullptr_t, bool, int64_t, double, std::string, std::shared_ptr<ListObj>,
                std::shared_ptr<DictObj>, std::shared_ptr<FuncObj>, std::shared_ptr<NamespaceObj>>
       v_;
+  bool markup_ = false;
 };
 
 // Positional and keyword arguments of a call.
@@ -112,7 +127,7 @@ struct Args {
   std::vector<std::pair<std::string, Value>> kw;
   int line = 0;
   // The argument named `name` or at position `index`, or undefined; marks keywords used.
-  Value get(size_t index, std::string_view name) const;
+  const Value& get(size_t index, std::string_view name) const;
   bool has(size_t index, std::string_view name) const;
 };
 
@@ -125,6 +140,9 @@ inline std::string quote(std::string_view s) {
   r += '\'';
   return r;
 }
+
+// markupsafe.escape: & < > " ' as HTML entities.
+std::string html_escape(const std::string& s);
 
 // Python's float repr: shortest round-trip digits, "1.0", "1e-05", "inf".
 std::string float_repr(double d);
