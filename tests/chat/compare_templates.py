@@ -41,8 +41,11 @@ TOOLS = [{
         },
     },
 }]
-TOOL_CALL = {"id": "call_1", "type": "function",
+# The id is 9 alphanumerics, which Mistral's templates insist on.
+TOOL_CALL = {"id": "call12345", "type": "function",
              "function": {"name": "get_weather", "arguments": {"location": "Paris", "unit": "celsius"}}}
+TOOL_CALL_STR = {"id": "call67890", "type": "function",
+                 "function": {"name": "get_weather", "arguments": "{\"location\": \"Rome\"}"}}
 CONVERSATIONS = {
     "system_user": [SYSTEM, {"role": "user", "content": "Hello! What is 2+2?"}],
     "multi_turn": [
@@ -59,14 +62,36 @@ CONVERSATIONS = {
         {"role": "user", "content": "Now one about \"mountains\" — in 'quotes'."},
     ],
     "user_only": [{"role": "user", "content": "Tell me a joke."}],
+    "content_parts": [
+        SYSTEM,
+        {"role": "user", "content": [{"type": "text", "text": "Describe this in one word:"},
+                                     {"type": "text", "text": "a calm lake at dawn"}]},
+    ],
+    "reasoning": [
+        {"role": "user", "content": "Is 17 prime?"},
+        {"role": "assistant", "reasoning_content": "17 has no divisors other than 1 and 17.",
+         "content": "Yes, 17 is prime."},
+        {"role": "user", "content": "And 21?"},
+    ],
+    # Only the messages: tools, documents and the special tokens are undefined.
+    "bare_context": [{"role": "user", "content": "Hello."}],
+    "tools_offered": [SYSTEM, {"role": "user", "content": "What's the weather in Paris?"}],
     "tool_call": [
         SYSTEM,
         {"role": "user", "content": "What's the weather in Paris?"},
-        {"role": "assistant", "tool_calls": [TOOL_CALL]},
-        {"role": "tool", "tool_call_id": "call_1", "name": "get_weather",
+        {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]},
+        {"role": "tool", "tool_call_id": "call12345", "name": "get_weather",
          "content": "{\"temperature\": 22, \"condition\": \"sunny\"}"},
     ],
+    "tool_call_answered": [
+        {"role": "user", "content": "Weather in Rome, please."},
+        {"role": "assistant", "content": "", "tool_calls": [TOOL_CALL_STR]},
+        {"role": "tool", "tool_call_id": "call67890", "name": "get_weather", "content": "18 C, cloudy"},
+        {"role": "assistant", "content": "It is 18 C and cloudy in Rome."},
+        {"role": "user", "content": "Thanks."},
+    ],
 }
+TOOL_CONVERSATIONS = {"tools_offered", "tool_call", "tool_call_answered"}
 
 
 def read_gguf_chat_template(path: Path):
@@ -128,14 +153,14 @@ def make_cases(templates):
     for tid, source in templates.items():
         takes_tools = "tools" in source
         for conv_name, messages in CONVERSATIONS.items():
-            if conv_name == "tool_call" and not takes_tools:
+            if conv_name in TOOL_CONVERSATIONS and not takes_tools:
                 continue
             for gen in (False, True):
                 # What transformers' apply_chat_template passes: tools/documents None unless given,
                 # and the tokenizer's special tokens.
                 context = {
                     "messages": messages,
-                    "tools": TOOLS if conv_name == "tool_call" else None,
+                    "tools": TOOLS if conv_name in TOOL_CONVERSATIONS else None,
                     "documents": None,
                     "add_generation_prompt": gen,
                     "bos_token": "<s>",
@@ -143,6 +168,8 @@ def make_cases(templates):
                     "unk_token": "<unk>",
                     "pad_token": "<pad>",
                 }
+                if conv_name == "bare_context":
+                    context = {"messages": messages, "add_generation_prompt": gen}
                 cases.append({"template": tid, "name": f"{conv_name}{'+gen' if gen else ''}", "context": context})
     return cases
 
