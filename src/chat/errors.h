@@ -15,9 +15,10 @@ namespace lp::chat {
 }
 
 // A valid template that uses jinja2 machinery llamaprof does not implement.
+// line <= 0 when the caller does not know it.
 [[noreturn]] inline void unsupported(int line, const std::string& feature) {
-  throw Error(ErrorKind::Unsupported, "chat template uses " + feature + " (line " + std::to_string(line) +
-                                          "), which llamaprof does not support");
+  std::string where = line > 0 ? " (line " + std::to_string(line) + ")" : "";
+  throw Error(ErrorKind::Unsupported, "chat template uses " + feature + where + ", which llamaprof does not support");
 }
 
 }  // namespace lp::chat

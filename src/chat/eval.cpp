@@ -98,7 +98,12 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const std::shared_ptr<Scope>&
   step(s.line);
   switch (s.kind) {
     case Stmt::Kind::Text: write(s.text, s.line); break;
-    case Stmt::Kind::Output: write(eval(*s.expr, scope).to_str(), s.line); break;
+    case Stmt::Kind::Output: {
+      Value v = eval(*s.expr, scope);
+      if (v.is_list() && v.list().iterator) unsupported(s.line, std::string("printing a ") + v.list().iterator + " object");
+      write(v.to_str(), s.line);
+      break;
+    }
     case Stmt::Kind::If:
       for (size_t i = 0; i < s.conds.size(); ++i)
         if (eval(*s.conds[i], scope).truthy()) return exec(s.bodies[i], scope);
@@ -217,7 +222,7 @@ Value Interpreter::make_macro(std::shared_ptr<Macro> m, std::shared_ptr<Scope> c
       for (const auto& kv : a.kw) given = given || kv.first == name;
       if (!given) scope->set(name, def ? eval(*def, scope) : Value::undefined(name));
     }
-    scope->set("varargs", Value::list(std::move(varargs)));
+    scope->set("varargs", Value::list(std::move(varargs), true));  // a tuple, as in jinja2
     scope->set("kwargs", Value::dict(std::move(kwargs)));
     std::string out;
     try {

@@ -417,6 +417,8 @@ static Value repeat(Interpreter& in, const Value& seq, int64_t n, int line) {
 
 Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Value& b, int line) {
   if (op == "~") {
+    for (const Value* v : {&a, &b})
+      if (v->is_list() && v->list().iterator) unsupported(line, std::string("printing a ") + v->list().iterator + " object");
     std::string s = a.to_str() + b.to_str();
     in.check_size(s.size(), line);
     return Value(std::move(s));
