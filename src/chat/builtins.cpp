@@ -566,7 +566,7 @@ void add_globals(Scope& scope) {
   };
   scope.set("dict", Value::func("dict", make_dict));
   scope.set("namespace", Value::func("namespace", [make_dict](Interpreter& in, Args& a) {
-    return Value::ns(make_dict(in, a).dict());
+    return in.new_namespace(make_dict(in, a).dict());
   }));
   scope.set("raise_exception", Value::func("raise_exception", [](Interpreter&, Args& a) -> Value {
     throw Error(ErrorKind::InvalidArgument, "chat template: " + a.get(0, "message").to_str());

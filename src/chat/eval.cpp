@@ -41,6 +41,23 @@ std::string Interpreter::render(const Body& body, const Value& context) {
   return out;
 }
 
+Interpreter::~Interpreter() {
+  for (auto& ns : namespaces_) ns.ns().attrs.items.clear();
+}
+
+Value Interpreter::new_namespace(DictObj attrs) {
+  Value v = Value::ns(std::move(attrs));
+  namespaces_.push_back(v);
+  return v;
+}
+
+void Interpreter::enter(int line) {
+  if (++depth_ > limits_.max_depth) {
+    --depth_;
+    fail(line, "macro calls or recursive loops nested deeper than " + std::to_string(limits_.max_depth));
+  }
+}
+
 void Interpreter::step(int line) {
   if (++steps_ > limits_.max_steps)
     fail(line, "template ran for more than " + std::to_string(limits_.max_steps) + " steps");
@@ -157,7 +174,10 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Scope>& scope, c
   const auto n = static_cast<int64_t>(items.size());
   Value recurse;
   if (s.recursive)
-    recurse = Value::func("loop", [this, &s, scope, depth](Interpreter&, Args& a) {
+    recurse = Value::func("loop", [this, &s, weak = std::weak_ptr<Scope>(scope), depth](Interpreter&, Args& a) {
+      auto scope = weak.lock();
+      if (!scope) fail(a.line, "a recursive loop called after it ended");
+      enter(a.line);
       std::string buf;
       std::string* saved = out_;
       out_ = &buf;
@@ -165,9 +185,11 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Scope>& scope, c
         exec_for(s, scope, a.get(0, "iterable"), depth + 1);
       } catch (...) {
         out_ = saved;
+        leave();
         throw;
       }
       out_ = saved;
+      leave();
       return Value(std::move(buf));
     });
   for (int64_t i = 0; i < n; ++i) {
@@ -197,11 +219,11 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Scope>& scope, c
 }
 
 Value Interpreter::make_macro(std::shared_ptr<Macro> m, std::shared_ptr<Scope> closure) {
-  return Value::func(m->name, [this, m, closure](Interpreter&, Args& a) {
-    if (++depth_ > limits_.max_depth) {
-      --depth_;
-      fail(a.line, "macro calls nested deeper than " + std::to_string(limits_.max_depth));
-    }
+  // The macro lives in the scope it closes over, so it holds that scope weakly (no cycle).
+  return Value::func(m->name, [this, m, weak = std::weak_ptr<Scope>(closure)](Interpreter&, Args& a) {
+    auto closure = weak.lock();
+    if (!closure) fail(a.line, "macro '" + m->name + "' called after its scope ended");
+    enter(a.line);
     auto scope = child(closure);
     size_t np = m->params.size();
     std::vector<Value> varargs;
@@ -228,10 +250,10 @@ Value Interpreter::make_macro(std::shared_ptr<Macro> m, std::shared_ptr<Scope> c
     try {
       out = capture(m->body, scope);
     } catch (...) {
-      --depth_;
+      leave();
       throw;
     }
-    --depth_;
+    leave();
     return Value(std::move(out));
   });
 }

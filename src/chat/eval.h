@@ -31,6 +31,9 @@ struct Scope {
 class Interpreter {
  public:
   explicit Interpreter(Limits limits) : limits_(limits) {}
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
 
   // Renders `body` with the variables of `context` (a dict) over the built-in globals.
   std::string render(const Body& body, const Value& context);
@@ -38,6 +41,7 @@ class Interpreter {
   // Used by the built-ins.
   Value call(const Value& callee, Args& args, int line);
   void check_size(size_t bytes, int line) const;
+  Value new_namespace(DictObj attrs);  // owned here, so cycles through namespaces are freed
   const Limits& limits() const { return limits_; }
 
  private:
@@ -47,8 +51,11 @@ class Interpreter {
   std::string* out_ = nullptr;
   int64_t steps_ = 0;
   int depth_ = 0;
+  std::vector<Value> namespaces_;
 
   void step(int line);
+  void enter(int line);  // one level of macro call or recursive loop; leave() undoes it
+  void leave() { --depth_; }
   void write(const std::string& s, int line);
   Flow exec(const Body& body, const std::shared_ptr<Scope>& scope);
   Flow exec(const Stmt& s, const std::shared_ptr<Scope>& scope);

@@ -79,7 +79,7 @@ static std::string py_format(const std::string& fmt, const Args& a, int line) {
       v = auto_index < a.pos.size() ? a.pos[auto_index] : Value::undefined();
       if (auto_index++ >= a.pos.size()) fail(line, "str.format: replacement index out of range");
     } else if (field.find_first_not_of("0123456789") == std::string::npos) {
-      size_t k = std::stoul(field);
+      size_t k = field.size() > 9 ? a.pos.size() : std::stoul(field);
       if (k >= a.pos.size()) fail(line, "str.format: replacement index out of range");
       v = a.pos[k];
     } else {

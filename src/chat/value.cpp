@@ -31,9 +31,26 @@ void DictObj::set(Value key, Value value) {
   items.emplace_back(std::move(key), std::move(value));
 }
 
+int Value::depth() const {
+  if (is_list()) return list().depth;
+  if (is_dict()) return dict().depth;
+  return 0;
+}
+
+static int nested_depth(int deepest) {
+  if (deepest + 1 > kMaxValueDepth) fail(0, "lists or dicts nested more than " + std::to_string(kMaxValueDepth) + " deep");
+  return deepest + 1;
+}
+
 Value Value::list(std::vector<Value> items, bool tuple) {
+  int deepest = 0;
+  for (const auto& v : items) deepest = std::max(deepest, v.depth());
+  auto obj = std::make_shared<ListObj>();
+  obj->items = std::move(items);
+  obj->tuple = tuple;
+  obj->depth = nested_depth(deepest);
   Value r;
-  r.v_ = std::make_shared<ListObj>(ListObj{std::move(items), tuple});
+  r.v_ = std::move(obj);
   return r;
 }
 
@@ -50,6 +67,9 @@ Value Value::view(std::vector<Value> items, const char* type) {
 }
 
 Value Value::dict(DictObj d) {
+  int deepest = 0;
+  for (const auto& [k, v] : d.items) deepest = std::max(deepest, std::max(k.depth(), v.depth()));
+  d.depth = nested_depth(deepest);
   Value r;
   r.v_ = std::make_shared<DictObj>(std::move(d));
   return r;
@@ -196,6 +216,18 @@ std::string Value::repr() const {
 }
 
 std::string Value::to_str() const {
+  // Namespaces are mutable and may contain themselves; Python prints such cycles as "...",
+  // llamaprof refuses them.
+  thread_local int nesting = 0;
+  struct Guard {
+    Guard() {
+      if (++nesting > kMaxValueDepth + 10) {
+        nesting = 0;
+        fail(0, "value nested too deeply to print (a namespace that contains itself?)");
+      }
+    }
+    ~Guard() { if (nesting > 0) --nesting; }
+  } guard;
   switch (kind()) {
     case Kind::Undefined: return "";
     case Kind::None: return "None";

@@ -31,12 +31,14 @@ struct ListObj {
   const char* iterator = nullptr;  // Python type name of an iterator
   const char* view = nullptr;      // Python type name of a dict view
   mutable size_t consumed = 0;     // iterators: items already taken
+  int depth = 1;                   // nesting of lists and dicts, bounded so printing cannot overflow the stack
   bool plain() const { return !iterator && !view; }
 };
 
 // Keys may be any hashable value; dicts in templates are small, so lookup is a linear scan.
 struct DictObj {
   std::vector<std::pair<Value, Value>> items;
+  int depth = 1;  // set by Value::dict
   const Value* find(const Value& key) const;
   const Value* find(std::string_view key) const;
   const Value* find(const char* key) const { return find(std::string_view(key)); }
@@ -56,6 +58,8 @@ struct NamespaceObj {
 struct Undef {
   std::string hint;  // what was looked up, for the error when it is used
 };
+
+constexpr int kMaxValueDepth = 500;
 
 class Value {
  public:
@@ -107,6 +111,7 @@ class Value {
   const std::string& undefined_hint() const { return std::get<Undef>(v_).hint; }
 
   bool truthy() const;
+  int depth() const;  // 0 for scalars, 1 + the deepest item for lists and dicts
   std::string to_str() const;   // Python str(); undefined is ""
   std::string repr() const;     // Python repr(), as str() of a container prints its items
   std::string type_name() const;  // Python's type name, for error messages
