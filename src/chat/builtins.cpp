@@ -553,7 +553,7 @@ void add_globals(Scope& scope) {
       out.emplace_back(i);
       in.check_size(out.size() * 16, a.line);
     }
-    return Value::list(std::move(out));
+    return Value::view(std::move(out), "range");
   }));
   auto make_dict = [](Interpreter&, Args& a) -> Value {
     DictObj d;

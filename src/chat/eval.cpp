@@ -117,7 +117,8 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, const std::shared_ptr<Scope>&
     case Stmt::Kind::Text: write(s.text, s.line); break;
     case Stmt::Kind::Output: {
       Value v = eval(*s.expr, scope);
-      if (v.is_list() && v.list().iterator) unsupported(s.line, std::string("printing a ") + v.list().iterator + " object");
+      if (v.is_list() && (v.list().iterator || v.list().is_range()))
+        unsupported(s.line, std::string("printing a ") + (v.list().iterator ? v.list().iterator : "range") + " object");
       write(v.to_str(), s.line);
       break;
     }

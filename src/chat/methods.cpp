@@ -274,7 +274,7 @@ Value get_item(const Value& obj, const Value& key, int line) {
       if (const Value* v = obj.dict().find(key)) return *v;
       break;
     case Value::Kind::List:
-      if (!obj.list().plain()) break;  // iterators and views are not subscriptable
+      if (!obj.list().plain() && !obj.list().is_range()) break;  // iterators and views are not subscriptable
       [[fallthrough]];
     case Value::Kind::String:
       if (key.is_int() || key.is_bool()) {

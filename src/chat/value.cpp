@@ -238,6 +238,7 @@ std::string Value::to_str() const {
     case Kind::List: {
       const auto& l = list();
       if (l.iterator) unsupported(0, std::string("printing a ") + l.iterator + " object");
+      if (l.is_range()) unsupported(0, "printing a range object");
       std::string out = l.view ? std::string(l.view) + "([" : l.tuple ? "(" : "[";
       for (size_t i = 0; i < l.items.size(); ++i) {
         if (i) out += ", ";

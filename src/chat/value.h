@@ -33,6 +33,7 @@ struct ListObj {
   mutable size_t consumed = 0;     // iterators: items already taken
   int depth = 1;                   // nesting of lists and dicts, bounded so printing cannot overflow the stack
   bool plain() const { return !iterator && !view; }
+  bool is_range() const { return view && view[0] == 'r'; }  // range(): a sized, subscriptable view
 };
 
 // Keys may be any hashable value; dicts in templates are small, so lookup is a linear scan.
