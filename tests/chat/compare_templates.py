@@ -91,7 +91,40 @@ CONVERSATIONS = {
         {"role": "user", "content": "Thanks."},
     ],
 }
-TOOL_CONVERSATIONS = {"tools_offered", "tool_call", "tool_call_answered"}
+CONVERSATIONS.update({
+    "unicode": [{"role": "system", "content": "Réponds en français 🇫🇷."},
+                {"role": "user", "content": "Ça va? 中文 <b>&\"'\\ \t tab"}],
+    "assistant_last": [{"role": "user", "content": "Start a story."}, {"role": "assistant", "content": "Once upon"}],
+    "long": [SYSTEM] + [{"role": ("user", "assistant")[i % 2], "content": f"message {i}\n  second line"}
+                        for i in range(11)],
+    "parallel_tool_calls": [
+        {"role": "user", "content": "Weather in Paris, then search for umbrellas."},
+        {"role": "assistant", "content": "Sure.", "tool_calls": [TOOL_CALL, {
+            "id": "abc123456", "type": "function",
+            "function": {"name": "search", "arguments": {"q": "umbrella", "n": 2, "opts": {"safe": True},
+                                                         "tags": ["rain", "shop"]}}}]},
+        {"role": "tool", "tool_call_id": "call12345", "content": "sunny"},
+        {"role": "tool", "tool_call_id": "abc123456", "content": "[\"umbrella A\", \"umbrella B\"]"},
+    ],
+})
+TOOLS_TWO = TOOLS + [{
+    "type": "function",
+    "function": {
+        "name": "search",
+        "description": "Search the web — fast.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "q": {"type": "string"},
+                "n": {"type": "integer", "default": 3},
+                "opts": {"type": "object", "properties": {"safe": {"type": "boolean"}}},
+                "tags": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["q"],
+        },
+    },
+}]
+TOOL_CONVERSATIONS = {"tools_offered", "tool_call", "tool_call_answered", "parallel_tool_calls"}
 
 
 def read_gguf_chat_template(path: Path):
@@ -160,7 +193,8 @@ def make_cases(templates):
                 # and the tokenizer's special tokens.
                 context = {
                     "messages": messages,
-                    "tools": TOOLS if conv_name in TOOL_CONVERSATIONS else None,
+                    "tools": (TOOLS_TWO if conv_name == "parallel_tool_calls" else TOOLS)
+                    if conv_name in TOOL_CONVERSATIONS else None,
                     "documents": None,
                     "add_generation_prompt": gen,
                     "bos_token": "<s>",
