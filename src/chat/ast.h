@@ -42,6 +42,7 @@ struct Expr {
   std::vector<ExprPtr> args;
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
   std::vector<std::string> ops;  // Compare
+  int depth = 1;                 // height of this subtree, bounded by the parser
 };
 
 struct Stmt;

@@ -193,6 +193,8 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Scope>& scope, c
       leave();
       return Value(std::move(buf));
     });
+  const Value changed =
+      Value::func("changed", [](Interpreter&, Args& a) -> Value { unsupported(a.line, "loop.changed()"); });
   for (int64_t i = 0; i < n; ++i) {
     step(s.line);
     assign(*s.target, items[static_cast<size_t>(i)], *loop_scope, loop_scope);
@@ -214,6 +216,7 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Scope>& scope, c
       return a.pos[static_cast<size_t>(i) % a.pos.size()];
     }));
     if (s.recursive) loop.set("__call__", recurse);
+    loop.set("changed", changed);
     loop_scope->set("loop", Value::dict(std::move(loop)));
     if (exec(s.body, loop_scope) == Flow::Break) break;
   }

@@ -116,13 +116,26 @@ static Value string_list(std::vector<std::string> parts) {
   return Value::list(std::move(items));
 }
 
+// Python str methods llamaprof lacks: calling one is Unsupported, not "no attribute".
+static const char* kOtherStrMethods[] = {"casefold", "center", "encode", "expandtabs", "format_map", "isascii",
+                                         "isdecimal", "isidentifier", "isnumeric", "isprintable", "istitle",
+                                         "ljust", "maketrans", "partition", "rjust", "rpartition", "swapcase",
+                                         "translate", "zfill"};
+
+static Value lacking_method(const Value& self, const std::string& name) {
+  std::string what = "the " + self.type_name() + "." + name + "() method";
+  return Value::func(self.type_name() + "." + name, [what](Interpreter&, Args& a) -> Value { unsupported(a.line, what); });
+}
+
 static Value string_method(const Value& self, const std::string& name) {
   static const char* known[] = {"strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith",
                                 "endswith", "replace", "upper", "lower", "title", "capitalize", "find", "rfind",
                                 "index", "rindex", "count", "format", "join", "isdigit", "isalpha", "isalnum",
-                                "isspace", "isupper", "islower"};
+                                "isspace", "isupper", "islower", "removeprefix", "removesuffix"};
   bool ok = false;
   for (const char* k : known) ok = ok || name == k;
+  for (const char* k : kOtherStrMethods)
+    if (name == k) return lacking_method(self, name);
   if (!ok) return undefined_attr(self, name);
   return Value::func("str." + name, [self, name](Interpreter& in, Args& a) -> Value {
     const std::string& s = self.str();
@@ -143,6 +156,11 @@ static Value string_method(const Value& self, const std::string& name) {
                                  need_string(a.get(1, "new"), "replace argument", line), opt_int(a.get(2, "count"), -1, line));
       in.check_size(r.size(), line);
       return Value(std::move(r));
+    }
+    if (name == "removeprefix" || name == "removesuffix") {
+      const std::string& affix = need_string(a.get(0, "prefix"), "removeprefix/removesuffix argument", line);
+      if (!affix_match(s, Value(affix), name == "removeprefix", line)) return self;
+      return Value(name == "removeprefix" ? s.substr(affix.size()) : s.substr(0, s.size() - affix.size()));
     }
     if (name == "upper") return Value(py_upper(s));
     if (name == "lower") return Value(py_lower(s));

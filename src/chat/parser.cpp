@@ -1,5 +1,6 @@
 #include "chat/parser.h"
 
+#include <algorithm>
 #include <initializer_list>
 
 #include "chat/builtins.h"
@@ -10,6 +11,7 @@ namespace lp::chat {
 namespace {
 
 constexpr int kMaxNesting = 200;  // deeper expressions or blocks are refused, not a stack overflow
+constexpr int kMaxExprDepth = 300;  // also for chains like a ~ b ~ c ..., which loop, not recurse
 
 class Parser {
  public:
@@ -83,6 +85,17 @@ class Parser {
     auto e = std::make_unique<Expr>();
     e->kind = kind;
     e->line = line;
+    return e;
+  }
+  // Records the subtree's height once its children are in place; evaluating and freeing the
+  // tree recurse that deep.
+  ExprPtr seal(ExprPtr e) {
+    int d = 0;
+    for (const auto& a : e->args)
+      if (a) d = std::max(d, a->depth);
+    for (const auto& kv : e->kwargs) d = std::max(d, kv.second->depth);
+    e->depth = d + 1;
+    if (e->depth > kMaxExprDepth) error("expression nested too deeply");
     return e;
   }
   static StmtPtr make_stmt(Stmt::Kind kind, int line) {
@@ -351,7 +364,7 @@ class Parser {
       } else {
         c->args.push_back(nullptr);
       }
-      e = std::move(c);
+      e = seal(std::move(c));
     }
     return e;
   }
@@ -361,7 +374,7 @@ class Parser {
     b->name = op;
     b->args.push_back(std::move(left));
     b->args.push_back(std::move(right));
-    return b;
+    return seal(std::move(b));
   }
 
   ExprPtr parse_or() {
@@ -387,7 +400,7 @@ class Parser {
       DepthGuard guard(*this);
       auto n = make(Expr::Kind::Not, next().line);
       n->args.push_back(parse_not());
-      return n;
+      return seal(std::move(n));
     }
     return parse_compare();
   }
@@ -418,7 +431,7 @@ class Parser {
       cmp->ops.push_back(op);
       cmp->args.push_back(parse_math1());
     }
-    return cmp ? std::move(cmp) : std::move(first);
+    return cmp ? seal(std::move(cmp)) : std::move(first);
   }
 
   ExprPtr parse_math1() {
@@ -464,6 +477,7 @@ class Parser {
       Token t = next();
       e = make(t.text == "-" ? Expr::Kind::Neg : Expr::Kind::Pos, t.line);
       e->args.push_back(parse_unary(false));
+      e = seal(std::move(e));
     } else {
       e = parse_primary();
     }
@@ -472,7 +486,9 @@ class Parser {
     return e;
   }
 
-  ExprPtr parse_primary() {
+  ExprPtr parse_primary() { return seal(parse_primary_node()); }
+
+  ExprPtr parse_primary_node() {
     DepthGuard guard(*this);
     const Token& t = cur();
     int line = t.line;
@@ -542,14 +558,14 @@ class Parser {
           auto a = make(Expr::Kind::Attr, line);
           a->name = next().text;
           a->args.push_back(std::move(e));
-          e = std::move(a);
+          e = seal(std::move(a));
         } else if (cur().type == Tok::Int) {
           auto a = make(Expr::Kind::Item, line);
           a->args.push_back(std::move(e));
           auto idx = make(Expr::Kind::Literal, line);
           idx->value = Value(next().ival);
           a->args.push_back(std::move(idx));
-          e = std::move(a);
+          e = seal(std::move(a));
         } else {
           error("expected an attribute name after '.'");
         }
@@ -580,12 +596,12 @@ class Parser {
       auto a = make(Expr::Kind::Item, line);
       a->args.push_back(std::move(e));
       a->args.push_back(std::move(parts[0]));
-      return a;
+      return seal(std::move(a));
     }
     auto a = make(Expr::Kind::Slice, line);
     a->args.push_back(std::move(e));
     for (auto& p : parts) a->args.push_back(std::move(p));
-    return a;
+    return seal(std::move(a));
   }
 
   void parse_call_args(Expr& call) {
@@ -612,7 +628,7 @@ class Parser {
     auto c = make(Expr::Kind::Call, cur().line);
     c->args.push_back(std::move(callee));
     parse_call_args(*c);
-    return c;
+    return seal(std::move(c));
   }
 
   std::string dotted_name() {
@@ -636,7 +652,7 @@ class Parser {
       if (hard_check) check_filter(f->name, line);
       f->args.push_back(std::move(e));
       if (is_op("(")) parse_call_args(*f);
-      e = std::move(f);
+      e = seal(std::move(f));
     }
     return e;
   }
@@ -678,7 +694,7 @@ class Parser {
       if (is_name("is")) error("you cannot chain multiple tests with 'is'");
       t->args.push_back(parse_postfix(parse_primary()));
     }
-    return t;
+    return seal(std::move(t));
   }
 };
 

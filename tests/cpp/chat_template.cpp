@@ -125,9 +125,19 @@ TEST(ChatTemplate, LimitsStopRunawayTemplates) {
                lp::ErrorKind::InvalidArgument, "longer than");
   expect_error([] { render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}"); },
                lp::ErrorKind::InvalidArgument, "nested deeper");
+  std::string chain = "{{ 1";
+  for (int i = 0; i < 20000; ++i) chain += " ~ 1";
+  expect_error([&] { render(chain + " }}"); }, lp::ErrorKind::InvalidArgument, "nested too deeply");
   std::string deep(5000, '(');
   expect_error([&] { render("{{ " + deep + "1" + std::string(5000, ')') + " }}"); }, lp::ErrorKind::InvalidArgument,
                "nested too deeply");
+}
+
+TEST(ChatTemplate, PythonMethodsLlamaprofLacksAreUnsupported) {
+  expect_error([] { render("{{ 'a'.zfill(3) }}"); }, lp::ErrorKind::Unsupported, "the str.zfill() method (line 1)");
+  expect_error([] { render("{% for x in [1, 2] %}{{ loop.changed(x) }}{% endfor %}"); }, lp::ErrorKind::Unsupported,
+               "loop.changed()");
+  EXPECT_EQ(render("{{ 'prefix-body'.removeprefix('prefix-') }}{{ 'a.txt'.removesuffix('.md') }}"), "bodya.txt");
 }
 
 TEST(ChatTemplate, WhitespaceControlAndTrailingNewline) {
