@@ -147,6 +147,7 @@ static Value string_method(const Value& self, const std::string& name) {
       const std::string* sep = opt_string(a.get(0, "sep"), "separator", line);
       if (sep && sep->empty()) fail(line, "empty separator");
       int64_t maxsplit = opt_int(a.get(1, "maxsplit"), -1, line);
+      if (name == "rsplit" && !sep && maxsplit >= 0) unsupported(line, "str.rsplit() on whitespace with maxsplit");
       return string_list(name == "split" ? py_split(s, sep, maxsplit) : py_rsplit(s, sep, maxsplit));
     }
     if (name == "splitlines") return string_list(py_splitlines(s));

@@ -137,7 +137,7 @@ std::vector<std::string> py_split(std::string_view s, const std::string* sep, in
 }
 
 std::vector<std::string> py_rsplit(std::string_view s, const std::string* sep, int64_t maxsplit) {
-  // Without a limit (or with whitespace, which templates never limit) the result equals split().
+  // Without a limit the result equals split(); callers refuse whitespace with a limit.
   if (maxsplit < 0 || !sep || sep->empty()) return py_split(s, sep, -1);
   std::vector<std::string> rev;
   size_t end = s.size();
