@@ -83,9 +83,9 @@ void register_profile(CLI::App& app, int* exit_code) {
     size_t failed = 0;
     for (const auto& r : records) failed += r.value("status", "ok") != "ok";
     if (failed) std::printf("\n%zu of %zu runs FAILED (see the failures above and in runs.jsonl)\n", failed, records.size());
+    *exit_code = failed ? 3 : 0;  // 3: the matrix finished, some runs failed
     std::printf("\n%zu runs written to %s/runs.jsonl and runs.csv (traces in %s/traces/)\n", records.size(),
                 o->m.out_dir.c_str(), o->m.out_dir.c_str());
-    *exit_code = 0;
   });
 }
 
