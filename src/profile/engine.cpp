@@ -14,7 +14,7 @@ std::unique_ptr<Engine> make_engine(const std::string& spec, const EngineConfig&
     throw Error(ErrorKind::InvalidArgument, "--engines: " + spec + ": https is not supported (use http:// on a trusted network)");
   }
   throw Error(ErrorKind::InvalidArgument,
-              "--engines: unknown engine '" + spec +
+              "--engines (--front-ends): unknown engine '" + spec +
                   "' (llamaprof, llamaprof-python, llama.cpp, llama-cpp-python or http://HOST:PORT/v1)");
 }
 
