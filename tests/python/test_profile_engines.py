@@ -215,3 +215,26 @@ def test_shards_cover_the_matrix_and_reports_merge_machines(tmp_path):
     assert "machine-b" in html.read_text()
     r = profile(tmp_path / "bad", str(model), "--shard", "3/2", timeout=60)
     assert r.returncode == 2 and "--shard" in r.stderr
+
+
+def test_until_stable_repeats_up_to_the_cap_and_records_noise(tmp_path):
+    model = ensure_model("tiny", "Q4_0")
+    out = tmp_path / "p"
+    r = profile(out, str(model), "--engines", "llamaprof", "--threads", "1", "--cache", "warm", "--iterations", "2",
+                "--until-stable", "--max-iterations", "4", "--max-tokens", "4")
+    assert r.returncode == 0, r.stderr
+    runs = runs_of(out)
+    assert 2 <= len(runs) <= 4
+    # A cell that never got its CI within 2% ran to the cap, and the note says so.
+    if "did not reach a 95% CI" in r.stderr:
+        assert len(runs) == 4
+    for x in runs:
+        assert set(x["noise"]) >= {"loadavg1_before", "steal_pct", "others_cpu_s", "disturbed"}
+        assert isinstance(x["disturbed"], bool)
+    assert "noise:" in r.stdout and "ENGINE:" in r.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    g = summary["groups"][0]
+    assert g["time_infer"]["ci_lo"] <= g["time_infer"]["median"] <= g["time_infer"]["ci_hi"]
+    r = profile(tmp_path / "bad", str(model), "--until-stable", "--iterations", "5", "--max-iterations", "3",
+                timeout=60)
+    assert r.returncode == 2 and "--max-iterations" in r.stderr
