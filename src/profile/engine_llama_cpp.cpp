@@ -167,8 +167,9 @@ class LlamaCppEngine : public Engine {
     const nlohmann::json log = parse_llama_cpp_log(child.stderr_text);
     for (const char* k : {"load_ms", "prompt_ms", "eval_ms"}) {
       if (!log.contains(k)) {
-        throw EngineFailure(std::string("llama-completion printed no ") + k +
-                            " perf line (an unexpected output format); stderr ends: " + tail(child.stderr_text));
+        throw EngineFailure(std::string("llama-completion exited 0 but printed no ") + k +
+                            " perf line (an unexpected output format, or its log cut short); stdout ends: " +
+                            tail(child.stdout_text) + "; stderr ends: " + tail(child.stderr_text));
       }
     }
     nlohmann::json rec;

@@ -20,6 +20,8 @@ std::string f(const char* fmt, double v) {
   return buf;
 }
 
+std::string threads(int n) { return std::to_string(n) + (n == 1 ? " thread" : " threads"); }
+
 double num(const json& j, const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : 0.0; }
 
 double median_of(const Runs& rs, double (*value)(const json&)) {
@@ -42,7 +44,7 @@ void engine_speed(const json& s, json& out) {
     const double v = num(r, "value"), lo = num(r, "ci_lo"), hi = num(r, "ci_hi");
     if (v <= 0) continue;
     const std::string e = row["engine"], b = row["baseline"], m = row["model"];
-    const std::string where = "On " + m + " at " + std::to_string(row["n_threads"].get<int>()) + " threads" +
+    const std::string where = "On " + m + " at " + threads(row["n_threads"].get<int>()) +
                               (row.contains("host") ? " on " + row["host"].get<std::string>() : "");
     const std::string nums = " (inference " + f("%.2f", row["engine_ms"]) + " vs " + f("%.2f", row["baseline_ms"]) +
                              " ms per token; ratio " + f("%.3f", v) + ", 95% CI " + f("%.3f", lo) + "-" + f("%.3f", hi) +
@@ -123,7 +125,7 @@ void spinning(const json& s, const Runs& runs, json& out) {
       return n;
     });
     const double spin = median_of(b, [](const json& r) { return r.contains("threads") ? num(r["threads"], "spin") : -1; });
-    std::string text = "On " + m + ", " + e + " at " + std::to_string(t1) + " threads used " + f("%.2f", cores1) +
+    std::string text = "On " + m + ", " + e + " at " + threads(t1) + " used " + f("%.2f", cores1) +
                        " cores over the whole process (" + f("%.0f", hot) + " threads above half a core) against " + f("%.2f", cores0) +
                        " at " + std::to_string(t0) + " for a " + f("%.2f", speedup) + "x generation speedup";
     if (cost > speedup * 1.15) {
@@ -144,7 +146,7 @@ void bandwidth(const json& s, json& out) {
     if (b.value("n_threads", 0) != tmax) continue;
     const double pct = num(b, "pct_bw_limit");
     const std::string m = b["model"];
-    std::string text = "Decode on " + m + " at " + std::to_string(tmax) + " threads moves " + f("%.2f", b["gen_gbps"]) +
+    std::string text = "Decode on " + m + " at " + threads(tmax) + " moves " + f("%.2f", b["gen_gbps"]) +
                        " GB/s, " + f("%.0f", pct) + "% of the " + f("%.1f", b["bw_limit_gbps"]) + " GB/s measured limit (" +
                        f("%.1f", num(b, "bytes_per_token") / 1e6) + " MB per token)";
     text += pct >= 70 ? ": it is at the memory-bandwidth limit, more threads cannot make it faster"
@@ -200,8 +202,10 @@ void python_overhead(const Runs& runs, json& out) {
       for (const json* r : a) va.push_back(per_tok(*r));
       for (const json* r : b) vb.push_back(per_tok(*r));
       const Interval iv = bootstrap_ratio(va, vb);
-      const std::string text = "Python overhead on " + m + " at " + std::to_string(t) + " threads: " + py + " spends " +
-                               f("%.3f", pa - pb) + " ms more per token than " + native + " (" + f("%.3f", pa) + " vs " +
+      const bool sig = iv.n >= 2 && (iv.lo > 1 || iv.hi < 1);
+      const std::string text = "Python overhead on " + m + " at " + threads(t) + ": " + py + " spends " +
+                               f("%.3f", pa > pb ? pa - pb : pb - pa) + " ms " + (pa > pb ? "more" : "less") +
+                               " per token than " + native + (sig ? "" : " (within the noise)") + " (" + f("%.3f", pa) + " vs " +
                                f("%.3f", pb) + " ms; ratio " + f("%.3f", iv.median) + ", 95% CI " + f("%.3f", iv.lo) + "-" +
                                f("%.3f", iv.hi) + ")";
       out.push_back({{"kind", "python_overhead"}, {"text", text}, {"engine", py}, {"native", native}, {"model", m},

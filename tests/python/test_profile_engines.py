@@ -124,7 +124,7 @@ def test_llama_cpp_not_found(tmp_path):
 
 @pytest.mark.parametrize("body,reason", [
     ("kill -SEGV $$", "signal 11"),
-    ("echo 'not what llama.cpp prints'", "printed no load_ms perf line"),
+    ("echo 'not what llama.cpp prints'", "printed no load_ms perf line (an unexpected output format"),
     ("echo broken >&2; exit 7", "exit code 7: broken"),
     ("exec sleep 60", "timed out after 2 s"),
 ])
