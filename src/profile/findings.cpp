@@ -20,6 +20,12 @@ std::string f(const char* fmt, double v) {
   return buf;
 }
 
+// A failure's first line, at most 240 characters: the finding points at the full reason.
+std::string first_line(const std::string& t) {
+  std::string l = t.substr(0, t.find('\n'));
+  return l.size() > 240 ? l.substr(0, 240) + "..." : l;
+}
+
 std::string threads(int n) { return std::to_string(n) + (n == 1 ? " thread" : " threads"); }
 
 double num(const json& j, const char* k) { return j.contains(k) && j[k].is_number() ? j[k].get<double>() : 0.0; }
@@ -238,8 +244,9 @@ json findings(const json& s, const Runs& runs) {
     std::string list;
     for (const auto& [e, c] : by) list += (list.empty() ? "" : ", ") + e + " " + std::to_string(c);
     out.push_back({{"kind", "failures"}, {"runs", s["n_failed"]},
-                   {"text", std::to_string(s["n_failed"].get<int>()) + " run(s) failed (" + list + "): " +
-                                s["failures"][0].value("failure", "") + (by.size() > 1 || s["n_failed"].get<int>() > 1 ? " ..." : "")}});
+                   {"text", std::to_string(s["n_failed"].get<int>()) + " run(s) failed (" + list + "); the first: " +
+                                first_line(s["failures"][0].value("failure", "")) +
+                                " (every reason is in the failures list and runs.jsonl)"}});
   }
   if (!s["disturbed"].empty()) {
     out.push_back({{"kind", "disturbed"}, {"runs", s["disturbed"].size()},

@@ -1,5 +1,6 @@
 #include "profile/matrix.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -188,6 +189,16 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
     engines.push_back(std::move(e));
   }
   if (engines.empty()) throw Error(ErrorKind::InvalidArgument, "no engine is available");
+  // Flags for engines that are not in the matrix would be silently ignored: say so.
+  auto has = [&](const std::function<bool(const Engine&)>& p) {
+    return std::any_of(engines.begin(), engines.end(), [&](const auto& e) { return p(*e); });
+  };
+  if (!o.llama_cpp_dir.empty() && !has([](const Engine& e) { return e.name() == "llama.cpp"; }) && note) {
+    note("--llama-cpp is ignored: llama.cpp is not among the engines");
+  }
+  if (o.server_pid > 0 && !has([](const Engine& e) { return !e.spawns(); }) && note) {
+    note("--server-pid is ignored: no http:// engine is among the engines");
+  }
 
   std::vector<std::string> paths = o.models;
   if (paths.empty()) paths = ensure_demo_models(demo_models_dir(), o.cli, note);

@@ -238,3 +238,11 @@ def test_until_stable_repeats_up_to_the_cap_and_records_noise(tmp_path):
     r = profile(tmp_path / "bad", str(model), "--until-stable", "--iterations", "5", "--max-iterations", "3",
                 timeout=60)
     assert r.returncode == 2 and "--max-iterations" in r.stderr
+
+
+def test_flags_for_absent_engines_are_not_silently_ignored(tmp_path):
+    model = ensure_model("tiny", "Q4_0")
+    r = profile(tmp_path / "p", str(model), "--engines", "llamaprof", "--llama-cpp", str(tmp_path), "--server-pid",
+                "1", "--threads", "1", "--cache", "warm", "--iterations", "1", "--max-tokens", "2")
+    assert r.returncode == 0, r.stderr
+    assert "--llama-cpp is ignored" in r.stderr and "--server-pid is ignored" in r.stderr
