@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -40,6 +41,13 @@ std::string cache_home() {
   return "";
 }
 
+// "0.01.122.690 I ..." (minutes.seconds.ms.us since the log started): seconds, or -1.
+double log_time(const std::string& line) {
+  int m = 0, sec = 0, ms = 0, us = 0, used = 0;
+  if (std::sscanf(line.c_str(), "%d.%d.%d.%d %n", &m, &sec, &ms, &us, &used) != 4 || used == 0) return -1;
+  return m * 60.0 + sec + ms / 1e3 + us / 1e6;
+}
+
 }  // namespace
 
 nlohmann::json parse_llama_cpp_log(const std::string& log) {
@@ -49,6 +57,11 @@ nlohmann::json parse_llama_cpp_log(const std::string& log) {
   while (std::getline(in, line)) {
     double v = 0;
     long n = -1;
+    // Phase boundaries in the log's own clock: generation starts at "generate:", ends at the
+    // first perf line.
+    const double t = log_time(line);
+    if (t >= 0 && line.find(" generate: ") != std::string::npos) j["log_generate_s"] = t;
+    if (t >= 0 && line.find("_print:") != std::string::npos && !j.contains("log_perf_s")) j["log_perf_s"] = t;
     if (line.find("_print:") != std::string::npos) {
       // "prompt eval time" before "eval time": the latter's key is a suffix of the former's line.
       if (number_after(line, "prompt eval time =", v, &n)) {
@@ -205,6 +218,10 @@ class LlamaCppEngine : public Engine {
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     rec["output"] = out;
     rec["llama_cpp"] = log;
+    // Per-phase CPU comes from the matrix's /proc samples at these instants (process start + log time).
+    if (log.contains("log_generate_s") && log.contains("log_perf_s")) {
+      rec["phase_marks"] = {{"load", {0.0, log["log_generate_s"]}}, {"infer", {log["log_generate_s"], log["log_perf_s"]}}};
+    }
     if (log.contains("build_features")) {
       const auto feats = log["build_features"].get<std::vector<std::string>>();
       rec["build_features"] = feats;
@@ -213,7 +230,8 @@ class LlamaCppEngine : public Engine {
       rec["build_missing_features"] = nullptr;
     }
     rec["missing"] = {"per-token latencies and candidates (llama-completion prints neither)",
-                      "per-phase CPU time (llama-completion reports wall times only; the process's total is measured)"};
+                      "per-phase CPU from llama.cpp itself (cpu.load / cpu.infer are interpolated from /proc samples "
+                      "every 50 ms at its log's phase times)"};
     return rec;
   }
 

@@ -292,6 +292,7 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
       const MachineSample m0 = machine_sample();
       ChildResult child;
       std::optional<ThreadSampler> sampler;
+      double spawn_s = 0;
       try {
         if (engine.spawns()) {
           RunLimits limits;
@@ -300,6 +301,7 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
             if (!sampler) sampler.emplace(pid);
             sampler->sample();
           };
+          spawn_s = steady_now_s();
           child = run_child(engine.command(spec), engine.environment(), limits);
           if (child.exit_code != 0) throw EngineFailure(child_failure(child, o.timeout_s));
           rec = engine.parse(child, spec);
@@ -358,6 +360,15 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
         rec["maxrss_wait4_mb"] = child.max_rss_mb;
         if (sampler) {
           rec["os_threads"] = sampler->threads_json(child.wall_s);
+          // Engines that only say when their phases end (process-relative seconds) get each
+          // phase's CPU from the samples.
+          if (rec.contains("phase_marks") && rec["phase_marks"].is_object()) {
+            for (auto it = rec["phase_marks"].begin(); it != rec["phase_marks"].end(); ++it) {
+              const auto& span = it.value();
+              if (!span.is_array() || span.size() != 2 || rec["cpu"].contains(it.key())) continue;
+              rec["cpu"][it.key()] = sampler->cpu_between(spawn_s + span[0].get<double>(), spawn_s + span[1].get<double>());
+            }
+          }
           rec["os_samples"] = sampler->samples();
           if (!rec.contains("peak_rss_mb") && sampler->peak_rss_mb() > 0) rec["peak_rss_mb"] = sampler->peak_rss_mb();
         }

@@ -21,11 +21,11 @@ double ticks_per_s() {
   return hz;
 }
 
-double now_s() {
+}  // namespace
+
+double steady_now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-
-}  // namespace
 
 bool parse_task_stat(const std::string& line, std::string& name, long long& utime, long long& stime) {
   const size_t open = line.find('('), close = line.rfind(')');
@@ -56,7 +56,31 @@ void ThreadSampler::sample() {
   while (std::getline(status, line)) {
     if (line.rfind("VmHWM:", 0) == 0) peak_rss_mb_ = std::max(peak_rss_mb_, std::atof(line.c_str() + 6) / 1024.0);
   }
+  double user = 0, sys = 0;
+  for (const auto& [tid, t] : threads_) user += t.user_s, sys += t.sys_s;
+  series_.push_back({steady_now_s(), user, sys});
   ++samples_;
+}
+
+std::pair<double, double> ThreadSampler::cpu_at(double t) const {
+  if (series_.empty()) return {0, 0};
+  if (t <= series_.front().t) return {series_.front().user, series_.front().sys};
+  for (size_t i = 1; i < series_.size(); ++i) {
+    const Point& a = series_[i - 1];
+    const Point& b = series_[i];
+    if (t <= b.t) {
+      const double w = b.t > a.t ? (t - a.t) / (b.t - a.t) : 1.0;
+      return {a.user + w * (b.user - a.user), a.sys + w * (b.sys - a.sys)};
+    }
+  }
+  return {series_.back().user, series_.back().sys};
+}
+
+nlohmann::json ThreadSampler::cpu_between(double from_s, double to_s) const {
+  const auto a = cpu_at(from_s), b = cpu_at(to_s);
+  const double wall = to_s - from_s, user = b.first - a.first, sys = b.second - a.second;
+  return {{"wall_s", wall}, {"user_s", user}, {"sys_s", sys}, {"util", wall > 0 ? (user + sys) / wall : 0.0},
+          {"source", "/proc samples"}};
 }
 
 nlohmann::json ThreadSampler::threads_json(double wall_s) const {
@@ -75,7 +99,7 @@ nlohmann::json ThreadSampler::threads_json(double wall_s) const {
 
 MachineSample machine_sample() {
   MachineSample s;
-  s.wall_s = now_s();
+  s.wall_s = steady_now_s();
   std::ifstream f("/proc/stat");
   std::string cpu;
   long long v[10] = {};

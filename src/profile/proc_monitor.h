@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 #include <sys/types.h>
 
 #include <nlohmann/json.hpp>
@@ -22,14 +23,23 @@ class ThreadSampler {
   nlohmann::json threads_json(double wall_s) const;
   double peak_rss_mb() const { return peak_rss_mb_; }
   int samples() const { return samples_; }
+  // The process's user and system CPU seconds (all threads) between two instants, in seconds of
+  // the steady clock (as steady_now_s()), interpolated linearly between samples: per-phase CPU
+  // for engines that only say when their phases end. {"wall_s", "user_s", "sys_s", "util"}.
+  nlohmann::json cpu_between(double from_s, double to_s) const;
 
  private:
   struct Thread {
     std::string name;
     double user_s = 0, sys_s = 0;
   };
+  struct Point {
+    double t, user, sys;
+  };
+  std::pair<double, double> cpu_at(double t) const;
   pid_t pid_;
   std::map<pid_t, Thread> threads_;
+  std::vector<Point> series_;
   double peak_rss_mb_ = 0;
   int samples_ = 0;
 };
@@ -50,6 +60,9 @@ MachineSample machine_sample();
 // CPU seconds used by everything else, and `disturbed` (with the reason) when others used more
 // than a fifth of a core on average, or steal exceeded 2%.
 nlohmann::json noise_json(const MachineSample& a, const MachineSample& b, double child_cpu_s);
+
+// The steady clock in seconds (the time base of ThreadSampler's samples).
+double steady_now_s();
 
 // This machine's name (for records merged from several machines).
 std::string host_name();

@@ -137,6 +137,7 @@ std::string run_block(const nlohmann::json& r) {
   line("cpu load:", cpu("load"));
   line("cpu prompt:", cpu("prompt"));
   line("cpu gen:", cpu("gen"));
+  if (r.contains("cpu") && r["cpu"].contains("infer")) line("cpu infer:", cpu("infer"));
   line("cpu process:", "user " + num(r, "cpu_user_s", "%.2f") + " s, sys " + num(r, "cpu_sys_s", "%.2f") +
                            " s, util " + num(r, "cpu_util_pct", "%.0f") + "%");
   if (r.contains("threads")) {

@@ -26,6 +26,7 @@ namespace pf = lp::profile;
 const char* kLog =
     "0.00.081.145 I system_info: n_threads = 2 (n_threads_batch = 2) / 2 | CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | "
     "AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 | \n"
+    "0.00.080.250 I generate: n_ctx = 2048, n_batch = 512, n_predict = 8, n_keep = 1\n"
     "0.00.088.117 I common_perf_print:    sampling time =       1.52 ms\n"
     "0.00.088.119 I common_perf_print:    samplers time =       1.02 ms /    11 tokens\n"
     "0.00.088.125 I common_perf_print:        load time =      24.82 ms\n"
@@ -47,6 +48,9 @@ TEST(ProfileLlamaCpp, ParsesPerfLinesAndSystemInfo) {
   EXPECT_DOUBLE_EQ(j["total_ms"].get<double>(), 7.10);
   EXPECT_EQ(j["build_features"], json({"SSE3", "SSSE3", "AVX", "AVX2", "F16C", "FMA", "BMI2", "LLAMAFILE", "OPENMP", "REPACK"}));
   EXPECT_EQ(j["system_info"].get<std::string>().rfind("system_info:", 0), 0u);
+  // The log's clock (minutes.seconds.ms.us) at the phase boundaries.
+  EXPECT_NEAR(j["log_generate_s"].get<double>(), 0.080250, 1e-9);
+  EXPECT_NEAR(j["log_perf_s"].get<double>(), 0.088117, 1e-9);
   // llama_perf_context_print's spelling and no prefix; a log with none of it.
   const json k = pf::parse_llama_cpp_log("llama_perf_context_print:        load time =  5.00 ms\n");
   EXPECT_DOUBLE_EQ(k["load_ms"].get<double>(), 5.0);

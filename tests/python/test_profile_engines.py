@@ -77,6 +77,7 @@ def test_real_llama_cpp_side_by_side_with_llamaprof(tmp_path):
         assert "AVX2" in x["build_features"] or x["build_features"]  # its system_info line, parsed
         assert isinstance(x["build_missing_features"], list)
         assert x["os_threads"] and x["os_threads"][0]["cpu_s"] >= 0  # per-thread CPU from /proc
+        assert set(x["cpu"]) >= {"load", "infer"} and x["cpu"]["infer"]["source"] == "/proc samples"
         assert x["peak_rss_mb"] > 0 and "noise" in x and x["host"]
         assert x["output"]
     assert {x["cache_state"] for x in cpp} >= {"warm"}
