@@ -126,6 +126,8 @@ ChildResult run_child(const std::vector<std::string>& argv_in, const std::map<st
   }
   r.wall_s = elapsed();
   if (pid_fd >= 0) close(pid_fd);
+  // What the child left running in its group (a background helper holding the pipe) ends with it.
+  kill(-pid, SIGKILL);
   // Whatever the child wrote just before exiting; non-blocking, as a grandchild may hold the pipe.
   fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
   for (ssize_t n; out_open && (n = read(out_pipe[0], buf, sizeof buf)) > 0;) r.stdout_text.append(buf, size_t(n));

@@ -32,7 +32,8 @@ struct RunLimits {
 
 // argv[0] is the program (searched in PATH when it has no '/'). extra_env entries are added to
 // (or replace) the inherited environment. Throws lp::Error(Runtime) if the process cannot start.
-// The child leads its own process group, so a timeout also ends what it started.
+// The child leads its own process group, so a timeout also ends what it started; when the child
+// exits, whatever is left in its group is killed too.
 ChildResult run_child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env = {},
                       const RunLimits& limits = {});
 

@@ -128,6 +128,7 @@ def test_llama_cpp_not_found(tmp_path):
     ("echo 'not what llama.cpp prints'", "printed no load_ms perf line (an unexpected output format"),
     ("echo broken >&2; exit 7", "exit code 7: broken"),
     ("exec sleep 60", "timed out after 2 s"),
+    ("sleep 60 & echo 'left a child holding stdout'", "printed no load_ms perf line"),
 ])
 def test_misbehaving_engine_is_recorded_and_the_matrix_goes_on(tmp_path, body, reason):
     model = ensure_model("tiny", "Q4_0")
