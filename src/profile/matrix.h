@@ -22,7 +22,7 @@ struct MatrixOptions {
   std::string prompt;
   std::vector<std::string> cache_modes = {"cold", "warm"};  // each of cold | warm | as-is
   // Engines (engine.h); "cli" and "python" (--front-ends) are llamaprof and llamaprof-python.
-  std::vector<std::string> front_ends = {"cli", "python"};
+  std::vector<std::string> front_ends = {"llamaprof", "llamaprof-python"};
   bool front_ends_given = false;         // false: an unavailable default engine is dropped with a note
   std::string llama_cpp_dir;             // --llama-cpp: where llama-completion is
   int server_pid = 0;                    // --server-pid: the HTTP engine's server, measured from /proc
@@ -34,7 +34,7 @@ struct MatrixOptions {
   std::string out_dir = "out/profile";
   int top_candidates = 10;
   uint64_t seed = 42;
-  int n_ctx = 0;
+  int n_ctx = 0;                         // 0: kDefaultCtx for every engine
   std::string cli;                       // the llamaprof executable (default: this process's)
   std::string python = "python3";
   std::string python_path;               // PYTHONPATH for the Python worker (default: found beside the CLI)

@@ -248,3 +248,20 @@ def test_flags_for_absent_engines_are_not_silently_ignored(tmp_path):
                 "1", "--threads", "1", "--cache", "warm", "--iterations", "1", "--max-tokens", "2")
     assert r.returncode == 0, r.stderr
     assert "--llama-cpp is ignored" in r.stderr and "--server-pid is ignored" in r.stderr
+
+
+def test_real_llama_cpp_on_the_demo_models(tmp_path):
+    """No model given: the demo models (made on first use), llamaprof and llama.cpp side by side."""
+    bindir = llama_cpp_dir()
+    out = tmp_path / "demo"
+    r = profile(out, "--engines", "llamaprof,llama.cpp", "--llama-cpp", str(bindir), "--threads", "1", "--cache",
+                "warm", "--iterations", "1", "--max-tokens", "4", timeout=600)
+    assert r.returncode in (0, 3), r.stderr
+    runs = runs_of(out)
+    models = {x["model_name"] for x in runs}
+    assert len(models) == 4 and any("mistral" in m for m in models)
+    ok = [x for x in runs if x["engine"] == "llama.cpp" and x["status"] == "ok"]
+    # Once, under heavy load, 2 of 48 llama-completion runs exited 0 without their perf lines (recorded
+    # as failed, as they should be); not reproduced since, so one such run is tolerated here.
+    assert len(ok) >= 3, [x.get("failure") for x in runs if x["status"] != "ok"]
+    assert all(x["comp_tokens"] == 4 for x in ok)

@@ -1,5 +1,5 @@
 // `llamaprof profile`: the seed's timing script as a command. Runs models x cache states x threads
-// x front ends x iterations, each run a fresh process, prints the seed's per-run block as each run
+// x engines x iterations, each run a fresh process, prints the seed's per-run block as each run
 // finishes and then the summary tables; writes runs.jsonl, runs.csv, summary.json and per-token
 // traces under --out. See src/profile/matrix.h.
 #include <cstdio>
@@ -27,7 +27,8 @@ struct ProfileCli {
 void register_profile(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<ProfileCli>();
   auto* cmd = app.add_subcommand(
-      "profile", "time models x threads x front ends x iterations, each run a fresh process (default: the demo models)");
+      "profile", "time models x threads x engines (llamaprof, llama.cpp, llama-cpp-python, OpenAI-compatible servers) x "
+      "iterations, each run a fresh process (default: the demo models)");
   cmd->add_option("models", o->m.models, "GGUF model files (default: the demo models, made on first use)");
   cmd->add_option("-i,--iterations", o->m.iterations, "runs per configuration")->capture_default_str();
   cmd->add_option("-t,--threads", o->m.threads, "thread counts, comma-separated (default: 1 .. physical cores)")
@@ -58,7 +59,7 @@ void register_profile(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--top", o->m.top_candidates, "candidates per token in the traces")->capture_default_str();
   cmd->add_option("--seed", o->m.seed, "sampler seed (the same in every run)")->capture_default_str();
-  cmd->add_option("--ctx", o->m.n_ctx, "context length (0: the engine's default)");
+  cmd->add_option("--ctx", o->m.n_ctx, "context length, the same for every engine (0: 2048)");
   cmd->add_option("--python", o->m.python, "Python interpreter for llamaprof-python and llama-cpp-python")
       ->capture_default_str();
   cmd->callback([o, fe, exit_code] {
