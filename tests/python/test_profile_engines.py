@@ -23,6 +23,7 @@ def pkg_dir() -> Path:
 
 def profile(out, *args, env=None, timeout=300):
     return subprocess.run([str(cli_path()), "profile", "--out", str(out), *args], capture_output=True, text=True,
+                          errors="replace",  # model output can hold partial UTF-8 sequences
                           env=env, timeout=timeout)
 
 
