@@ -113,9 +113,12 @@ std::string build_report(const std::vector<std::string>& runs_paths, const Repor
     json& r = runs[ri];
     if (!r.contains("trace_file") || !r["trace_file"].is_string()) continue;
     const std::vector<json> steps = read_trace(bases[ri] / r["trace_file"].get<std::string>());
+    // Only traces that time their tokens (llama-cpp-python's non-streaming worker does not).
     json lat = json::array();
-    for (const json& s : steps) lat.push_back(s.value("latency_ms", 0.0));
-    r["latencies"] = lat;
+    for (const json& s : steps) {
+      if (s.contains("latency_ms")) lat.push_back(s["latency_ms"]);
+    }
+    if (!lat.empty()) r["latencies"] = lat;
     // The sample: the first steady-state C++ run at the most threads with a trace.
     const bool good = r.value("front_end", "") == "cli" && r.value("cache_state", "") == "warm" && r.value("n_threads", 0) == tmax;
     if (!steps.empty() && (sample.is_null() || (good && !sample.value("good", false)))) {

@@ -13,7 +13,7 @@ import pytest
 from conftest import cli_path, ensure_model
 
 PLOTS = ["plot-engines", "plot-cold-warm", "plot-scaling", "plot-latency", "plot-front-ends", "plot-bandwidth",
-         "plot-threads"]
+         "plot-threads", "plot-os-threads"]
 
 
 def chromium():
