@@ -348,7 +348,13 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
       rec["cpu_model"] = cpu_model;
       rec["cpu_features"] = features;
       rec["isa"] = isa;
-      rec["noise"] = noise_json(m0, m1, child.user_s + child.sys_s);
+      // The engine's own CPU is not noise: the child's, or a measured server's.
+      double own_cpu = child.user_s + child.sys_s;
+      if (!engine.spawns() && rec.contains("server") && rec["server"].is_object()) own_cpu = rec["server"].value("cpu_s", 0.0);
+      rec["noise"] = noise_json(m0, m1, own_cpu);
+      if (!engine.spawns() && !rec.contains("server")) {
+        rec["noise"]["note"] = "a local server's CPU counts as other processes' without --server-pid";
+      }
       rec["disturbed"] = rec["noise"]["disturbed"];
       if (engine.spawns()) {
         rec["time_script"] = child.wall_s;
