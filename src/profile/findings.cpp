@@ -220,6 +220,28 @@ void python_overhead(const Runs& runs, json& out) {
   }
 }
 
+// Streaming servers: time to first token and the spread of inter-token latencies.
+void http_latency(const Runs& runs, json& out) {
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const json* r : runs) {
+    if (r->contains("inter_token_ms")) keys.insert({r->value("front_end", ""), r->value("model_name", "")});
+  }
+  for (const auto& [e, m] : keys) {
+    const Runs rs = select(runs, [&](const json& r) {
+      return r.value("front_end", "") == e && r.value("model_name", "") == m && r.contains("inter_token_ms");
+    });
+    const double ttft = median_of(rs, [](const json& r) { return 1000 * num(r, "time_to_first_token"); });
+    const double p50 = median_of(rs, [](const json& r) { return num(r["inter_token_ms"], "median"); });
+    const double p99 = median_of(rs, [](const json& r) { return num(r["inter_token_ms"], "p99"); });
+    const double srv = median_of(rs, [](const json& r) { return r.contains("server") ? num(r["server"], "util") : -1; });
+    std::string text = e + " (" + m + "): first token after " + f("%.1f", ttft) + " ms, then a token every " + f("%.2f", p50) +
+                       " ms (median; p99 " + f("%.2f", p99) + " ms, medians over " + std::to_string(rs.size()) + " runs)";
+    text += srv >= 0 ? "; the server used " + f("%.2f", srv) + " cores meanwhile" : "; pass --server-pid for its CPU and memory";
+    out.push_back({{"kind", "http_latency"}, {"text", text}, {"engine", e}, {"model", m}, {"ttft_ms", ttft},
+                   {"itl_median_ms", p50}, {"itl_p99_ms", p99}});
+  }
+}
+
 // Engines that stopped before max_tokens compare unequal work.
 void short_runs(const Runs& runs, json& out) {
   std::map<std::string, int> n;
@@ -259,6 +281,7 @@ json findings(const json& s, const Runs& runs) {
   bandwidth(s, out);
   cold_load(runs, out);
   python_overhead(runs, out);
+  http_latency(runs, out);
   short_runs(runs, out);
   return out;
 }

@@ -3,7 +3,8 @@
 // and the completed runs: which engine is faster and by how much (with the ratio's 95% CI), an
 // engine build without this CPU's vector instructions, threads burning CPU for little speedup,
 // decode at the memory-bandwidth limit, a cold load against `dd` reading the evicted file, the
-// Python front ends' overhead per token, failed, disturbed and short runs.
+// Python front ends' overhead per token, a server's first-token and inter-token latency, failed,
+// disturbed and short runs.
 #pragma once
 
 #include <vector>

@@ -178,6 +178,9 @@ def test_openai_compatible_server_streams(tmp_path, stub_server):
         assert "threads" in x["server"] and x["server"]["peak_rss_mb"] > 0
         step = json.loads((out / x["trace_file"]).read_text().splitlines()[0])
         assert len(step["candidates"]) == 10 and step["latency_ms"] > 0
+    summary = json.loads((out / "summary.json").read_text())
+    (lat,) = [f for f in summary["findings"] if f["kind"] == "http_latency"]
+    assert "first token after" in lat["text"] and "the server used" in lat["text"]
 
 
 @pytest.mark.parametrize("stub_server,reason", [("bad-json", "not a completion chunk"), ("http-500", "HTTP 500")],
