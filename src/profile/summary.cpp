@@ -165,8 +165,9 @@ json summarize_runs(const std::vector<json>& records) {
     s["groups"].push_back(g);
   }
 
-  // Engines against each other (steady state): each engine's inference time per token over the
-  // first engine's, per host, model and thread count, with a 95% bootstrap interval.
+  // Engines against each other (steady state): for every pair, the later engine's inference time
+  // per token over the earlier one's, per host, model and thread count, with a 95% bootstrap
+  // interval.
   s["engine_ratios"] = json::array();
   {
     std::vector<std::string> order;  // engines in run order; the first is the baseline
@@ -190,18 +191,21 @@ json summarize_runs(const std::vector<json>& records) {
             return v;
           };
           if (order.size() < 2) break;
-          const std::vector<double> base = values(order[0]);
-          if (base.empty()) continue;
-          for (size_t i = 1; i < order.size(); ++i) {
-            const std::vector<double> v = values(order[i]);
-            if (v.empty()) continue;
-            json row = {{"model", m}, {"n_threads", t}, {"engine", order[i]}, {"baseline", order[0]},
-                        {"metric", "infer_ms_per_token"}};
-            if (multi_host) row["host"] = h;
-            row["engine_ms"] = summarize(v).median;
-            row["baseline_ms"] = summarize(base).median;
-            row["ratio"] = interval_json(bootstrap_ratio(v, base));
-            s["engine_ratios"].push_back(row);
+          // Every pair, the engine that ran first as the baseline.
+          for (size_t j = 0; j < order.size(); ++j) {
+            const std::vector<double> base = values(order[j]);
+            if (base.empty()) continue;
+            for (size_t i = j + 1; i < order.size(); ++i) {
+              const std::vector<double> v = values(order[i]);
+              if (v.empty()) continue;
+              json row = {{"model", m}, {"n_threads", t}, {"engine", order[i]}, {"baseline", order[j]},
+                          {"metric", "infer_ms_per_token"}};
+              if (multi_host) row["host"] = h;
+              row["engine_ms"] = summarize(v).median;
+              row["baseline_ms"] = summarize(base).median;
+              row["ratio"] = interval_json(bootstrap_ratio(v, base));
+              s["engine_ratios"].push_back(row);
+            }
           }
         }
       }
@@ -257,6 +261,15 @@ json summarize_runs(const std::vector<json>& records) {
       c["load_ratio"] = ratio(c["load_cold"], c["load_warm"]);
       c["first_token_ratio"] = ratio(c["first_token_cold"], c["first_token_warm"]);
       c["script_ratio"] = ratio(c["script_cold"], c["script_warm"]);
+      auto values = [](const Records& rs, double (*f)(const json&)) {
+        std::vector<double> v;
+        for (const json* r : rs) v.push_back(f(*r));
+        return v;
+      };
+      auto first_token = [](const json& r) { return num(r, "time_load") + num(r, "time_prompt"); };
+      auto load = [](const json& r) { return num(r, "time_load"); };
+      c["first_token_ratio_ci"] = interval_json(bootstrap_ratio(values(cold, first_token), values(warm, first_token)));
+      c["load_ratio_ci"] = interval_json(bootstrap_ratio(values(cold, load), values(warm, load)));
       s["cold_warm"].push_back(c);
     }
   }

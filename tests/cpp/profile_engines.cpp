@@ -164,6 +164,8 @@ TEST(ProfileFindings, EngineSpeedWithIntervalsFailuresAndSpinning) {
   // Twice the CPU for 1.1x the speed: most of the extra CPU bought nothing.
   EXPECT_NE(text["thread_efficiency"].find("bought nothing"), std::string::npos) << text["thread_efficiency"];
   EXPECT_NE(pf::summary_text(s).find("== Findings =="), std::string::npos);
+  // Every pair of engines: cli / llama.cpp only here (one pair).
+  EXPECT_EQ(s["engine_ratios"].size(), 1u);
   EXPECT_NE(pf::summary_text(s).find("== Failed runs =="), std::string::npos);
 }
 
