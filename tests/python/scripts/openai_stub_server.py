@@ -3,7 +3,7 @@ server of its own yet). Loopback only; it answers POST /v1/completions with N se
 (one word each, a few ms apart, with top_logprobs), then `data: [DONE]`. It prints its port on
 stdout, serves at most --max-requests requests and exits after --lifetime seconds in any case.
 
-    python3 openai_stub_server.py [--tokens-cap N] [--mode ok|bad-json|http-500] [--lifetime S]
+    python3 openai_stub_server.py [--mode ok|bad-json|http-500] [--delay-ms MS] [--max-requests N] [--lifetime S]
 """
 
 import argparse
@@ -66,7 +66,9 @@ def main():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
-    threading.Timer(args.lifetime, server.shutdown).start()
+    timer = threading.Timer(args.lifetime, server.shutdown)
+    timer.daemon = True  # the process ends with serve_forever, whichever stops it
+    timer.start()
     server.serve_forever()
     return 0
 
