@@ -165,7 +165,8 @@ void bandwidth(const json& s, json& out) {
 void cold_load(const Runs& runs, json& out) {
   std::set<std::pair<std::string, std::string>> keys;
   for (const json* r : runs) {
-    if (r->value("cache_state", "") == "cold" && r->contains("dd_cold_read")) {
+    // A server loaded its model before the run: the client's page cache says nothing about it.
+    if (r->value("cache_state", "") == "cold" && r->contains("dd_cold_read") && !r->contains("url")) {
       keys.insert({r->value("model_name", ""), r->value("front_end", "")});
     }
   }
