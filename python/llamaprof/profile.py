@@ -4,8 +4,9 @@ This is the thin Python side of the profiler. It records what the public API exp
 the per-phase timings of lp::generate, the forward-pass op times (Context op profiling), each
 worker thread's busy / spin / sleep time (ThreadPool::times()), and the process's CPU time
 against wall time (the seed's "CPU above 50% for little gain" question). Page-cache residency,
-cold-versus-warm loads and the memory-bandwidth share belong to the profiler library (src/profile)
-and are listed under "missing" until it lands.
+cold-versus-warm loads, the memory-bandwidth share and comparisons with llama.cpp,
+llama-cpp-python or a server need fresh processes: `llamaprof profile` (src/profile) measures
+them; this in-process profile lists them under "missing".
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import time
 from typing import Union
 
 MISSING = [
-    "page-cache residency of the model file and cold-vs-warm load (src/profile)",
-    "share of the machine's memory-bandwidth limit reached (src/profile + membw probe)",
+    "page-cache residency of the model file and cold-vs-warm load (`llamaprof profile`)",
+    "share of the machine's memory-bandwidth limit reached (`llamaprof profile`)",
     "per-phase rusage (page faults, context switches) split by load / prompt / generation",
 ]
 

@@ -1,21 +1,28 @@
 #include "profile/matrix.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "kernels/kernel_table.h"
 #include "llamaprof/error.h"
 #include "llamaprof/model.h"
 #include "profile/demo_models.h"
+#include "profile/engine.h"
 #include "profile/model_traffic.h"
 #include "profile/page_cache.h"
+#include "profile/proc_monitor.h"
 #include "profile/records.h"
 #include "profile/spawn.h"
+#include "profile/stats.h"
 #include "profile/worker.h"
 #include "profile/summary.h"
+#include "runtime/cpu_features.h"
 #include "runtime/cpu_topology.h"
 #include "runtime/membw.h"
 #include "runtime/thread_pool.h"
@@ -41,12 +48,16 @@ void check_options(const MatrixOptions& o) {
   for (const auto& c : o.cache_modes) {
     if (c != "cold" && c != "warm" && c != "as-is") bad("--cache: unknown mode '" + c + "' (cold, warm or as-is)");
   }
-  for (const auto& f : o.front_ends) {
-    if (f != "cli" && f != "python") bad("--front-ends: unknown front end '" + f + "' (cli or python)");
-  }
   if (o.cache_modes.empty()) bad("--cache: give at least one mode");
-  if (o.front_ends.empty()) bad("--front-ends: give at least one front end");
+  if (o.front_ends.empty()) bad("--engines: give at least one engine");
   if (o.prompt.empty()) bad("the prompt is empty");
+  if (o.timeout_s < 0) bad("--timeout must be >= 0 seconds");
+  if (o.until_stable && o.max_iterations < o.iterations) {
+    bad("--max-iterations (" + std::to_string(o.max_iterations) + ") is below --iterations (" +
+        std::to_string(o.iterations) + ")");
+  }
+  if (o.shard_count < 1 || o.shard_index < 1 || o.shard_index > o.shard_count) bad("--shard must be K/N with 1 <= K <= N");
+  if (o.server_pid < 0) bad("--server-pid must be a process id");
 }
 
 // Loads each model once in this process (mapping only: no weight page is touched) for its
@@ -64,25 +75,29 @@ std::string cache_state(double fraction) {
   return "partial";
 }
 
-std::string python_import_error(const MatrixOptions& o, const std::string& python_path) {
-  std::map<std::string, std::string> env;
-  if (!python_path.empty()) env["PYTHONPATH"] = python_path;
-  try {
-    const ChildResult r = run_child({o.python, "-c", "import llamaprof._llamaprof, llamaprof.profile_worker"}, env);
-    if (r.exit_code == 0) return "";
-    const size_t nl = r.stderr_text.find_last_of('\n', r.stderr_text.size() >= 2 ? r.stderr_text.size() - 2 : 0);
-    return r.stderr_text.substr(nl == std::string::npos ? 0 : nl + 1);
-  } catch (const Error& e) {
-    return e.what();
-  }
-}
-
 }  // namespace
 
 const std::string& default_prompt() {
   static const std::string p =
       "Q: Name three planets in our solar system, in order of size, with one fact about each.\nA:";
   return p;
+}
+
+std::pair<int, int> parse_shard(const std::string& text) {
+  const size_t slash = text.find('/');
+  int k = 0, n = 0;
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument(text);
+    size_t used = 0;
+    k = std::stoi(text.substr(0, slash), &used);
+    if (used != slash) throw std::invalid_argument(text);
+    n = std::stoi(text.substr(slash + 1), &used);
+    if (used != text.size() - slash - 1) throw std::invalid_argument(text);
+  } catch (const std::exception&) {
+    throw Error(ErrorKind::InvalidArgument, "--shard: expected K/N such as 1/2 (got '" + text + "')");
+  }
+  if (n < 1 || k < 1 || k > n) throw Error(ErrorKind::InvalidArgument, "--shard " + text + ": need 1 <= K <= N");
+  return {k, n};
 }
 
 std::string default_python_path(const std::string& cli) {
@@ -95,6 +110,51 @@ std::string default_python_path(const std::string& cli) {
   return "";
 }
 
+
+namespace {
+
+struct Cell {
+  size_t model;
+  std::string cache;
+  int threads;
+  size_t engine;
+};
+
+// Prepares the page cache for one run: returns the residency right before the engine starts.
+Residency prepare_cache(const std::string& mode, const std::string& path, std::string& eviction,
+                        const std::function<void(const std::string&)>& note) {
+  if (mode == "cold") {
+    const EvictResult ev = evict_file(path);
+    eviction = ev.complete() ? "complete" : "incomplete";
+    if (!ev.complete() && note) {
+      note("cold cache: eviction of " + path + " was incomplete: " + std::to_string(ev.after.resident_pages) + " of " +
+           std::to_string(ev.after.pages) + " pages stayed in the page cache (another process probably maps or locks the file)");
+    }
+    return ev.after;
+  }
+  if (mode == "warm") return warm_file(path);
+  return file_residency(path);
+}
+
+std::string child_failure(const ChildResult& c, double timeout_s) {
+  if (c.timed_out) return "timed out after " + std::to_string(int(timeout_s)) + " s (killed)";
+  std::string err = c.stderr_text;
+  while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+  if (err.size() > 600) err = "..." + err.substr(err.size() - 600);
+  return (c.signal ? "killed by signal " + std::to_string(c.signal) : "exit code " + std::to_string(c.exit_code)) +
+         (err.empty() ? "" : ": " + err);
+}
+
+// A cold read of the whole file by `dd` right after evicting it: the disk's share of a cold load.
+nlohmann::json dd_cold_read(const std::string& path) {
+  const EvictResult ev = evict_file(path);
+  const ChildResult r = run_child({"dd", "if=" + path, "of=/dev/null", "bs=1M"}, {}, {300, 0.05, {}});
+  if (r.exit_code != 0) return {{"failed", child_failure(r, 300)}};
+  return {{"seconds", r.wall_s}, {"eviction", ev.complete() ? "complete" : "incomplete"}};
+}
+
+}  // namespace
+
 std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::function<void(const nlohmann::json&)>& on_run,
                                        const std::function<void(const std::string&)>& note) {
   MatrixOptions o = in;
@@ -105,18 +165,39 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
   }
   check_options(o);
   if (o.python_path.empty()) o.python_path = default_python_path(o.cli);
+  const int n_ctx = o.n_ctx > 0 ? o.n_ctx : kDefaultCtx;
 
-  // Front ends: Python needs the built module.
-  for (size_t i = 0; i < o.front_ends.size(); ++i) {
-    if (o.front_ends[i] != "python") continue;
-    const std::string err = python_import_error(o, o.python_path);
-    if (err.empty()) continue;
-    const std::string msg = "the Python front end is unavailable (" + o.python + " cannot import llamaprof" +
-                            (o.python_path.empty() ? "" : " from " + o.python_path) + ": " + err +
-                            "); build the module with -DLLAMAPROF_PYTHON=ON or set LLAMAPROF_PYTHONPATH";
-    if (o.front_ends_given) throw Error(ErrorKind::InvalidArgument, msg);
-    if (note) note(msg + " -- profiling the cli front end only");
-    o.front_ends.erase(o.front_ends.begin() + ptrdiff_t(i--));
+  EngineConfig ec;
+  ec.cli = o.cli;
+  ec.python = o.python;
+  ec.python_path = o.python_path;
+  ec.llama_cpp_dir = o.llama_cpp_dir;
+  ec.server_pid = o.server_pid;
+  std::vector<std::unique_ptr<Engine>> engines;
+  for (const std::string& spec : o.front_ends) {
+    std::unique_ptr<Engine> e = make_engine(spec, ec);
+    for (const auto& other : engines) {
+      if (other->name() == e->name()) throw Error(ErrorKind::InvalidArgument, "--engines: " + e->name() + " is listed twice");
+    }
+    const std::string why = e->unavailable();
+    if (!why.empty()) {
+      const std::string msg = "the " + e->name() + " engine is unavailable: " + why;
+      if (o.front_ends_given) throw Error(ErrorKind::InvalidArgument, msg);
+      if (note) note(msg + " -- profiling without it");
+      continue;
+    }
+    engines.push_back(std::move(e));
+  }
+  if (engines.empty()) throw Error(ErrorKind::InvalidArgument, "no engine is available");
+  // Flags for engines that are not in the matrix would be silently ignored: say so.
+  auto has = [&](const std::function<bool(const Engine&)>& p) {
+    return std::any_of(engines.begin(), engines.end(), [&](const auto& e) { return p(*e); });
+  };
+  if (!o.llama_cpp_dir.empty() && !has([](const Engine& e) { return e.name() == "llama.cpp"; }) && note) {
+    note("--llama-cpp is ignored: llama.cpp is not among the engines");
+  }
+  if (o.server_pid > 0 && !has([](const Engine& e) { return !e.spawns(); }) && note) {
+    note("--server-pid is ignored: no http:// engine is among the engines");
   }
 
   std::vector<std::string> paths = o.models;
@@ -151,120 +232,182 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
   }
   const std::string cpu_model = cpu_info().model_name;
   const std::string isa = isa_name(kernels().isa);
+  const std::string host = host_name();
+  const std::string features = cpu_feature_names(cpu_features());
 
-  std::ofstream jsonl(out / "runs.jsonl", std::ios::binary | std::ios::trunc);
-  std::vector<nlohmann::json> records;
-  int run = 0;
+  // The cells of this shard, in matrix order: model, cache state, threads, engine.
+  std::vector<Cell> cells;
+  size_t index = 0;
   for (size_t mi = 0; mi < models.size(); ++mi) {
-    const ModelEntry& m = models[mi];
-    for (int iter = 1; iter <= o.iterations; ++iter) {
-      for (const std::string& cache : o.cache_modes) {
-        for (int threads : o.threads) {
-          for (const std::string& fe : o.front_ends) {
-            ++run;
-            char trace_name[64];
-            std::snprintf(trace_name, sizeof trace_name, "traces/run-%04d.jsonl", run);
-            const std::string trace_path = (out / trace_name).string();
-
-            // Page cache, right before the process starts.
-            std::string eviction;
-            Residency before;
-            if (cache == "cold") {
-              const EvictResult ev = evict_file(m.path);
-              before = ev.after;
-              eviction = ev.complete() ? "complete" : "incomplete";
-              if (!ev.complete() && note) {
-                note("cold cache: eviction of " + m.path + " was incomplete: " + std::to_string(ev.after.resident_pages) +
-                     " of " + std::to_string(ev.after.pages) +
-                     " pages stayed in the page cache (another process probably maps or locks the file)");
-              }
-            } else if (cache == "warm") {
-              before = warm_file(m.path);
-            } else {
-              before = file_residency(m.path);
-            }
-
-            std::vector<std::string> argv;
-            std::map<std::string, std::string> env;
-            if (fe == "cli") {
-              argv = {o.cli, "profile-worker"};
-            } else {
-              argv = {o.python, "-m", "llamaprof.profile_worker"};
-              if (!o.python_path.empty()) env["PYTHONPATH"] = o.python_path;
-            }
-            const std::vector<std::string> common = {
-                "--model",      m.path,
-                "--threads",    std::to_string(threads),
-                "--max-tokens", std::to_string(o.max_tokens),
-                "--prompt-file", prompt_file.string(),
-                "--trace",      trace_path,
-                "--top",        std::to_string(o.top_candidates),
-                "--seed",       std::to_string(o.seed),
-                "--ctx",        std::to_string(o.n_ctx)};
-            argv.insert(argv.end(), common.begin(), common.end());
-
-            const ChildResult child = run_child(argv, env);
-            if (child.exit_code != 0) {
-              throw Error(ErrorKind::Runtime,
-                          "run " + std::to_string(run) + " (" + fe + " front end, " + m.name + ", " +
-                              std::to_string(threads) + " threads) failed" +
-                              (child.signal ? " with signal " + std::to_string(child.signal)
-                                            : " with exit code " + std::to_string(child.exit_code)) +
-                              ": " + child.stderr_text);
-            }
-            // The worker prints its record as the last line of stdout.
-            std::string text = child.stdout_text;
-            while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-            const size_t nl = text.rfind('\n');
-            nlohmann::json rec = nlohmann::json::parse(nl == std::string::npos ? text : text.substr(nl + 1), nullptr, false);
-            if (rec.is_discarded() || !rec.is_object()) {
-              throw Error(ErrorKind::Runtime, "run " + std::to_string(run) + " (" + fe +
-                                                  " front end) printed no JSON record: " + child.stdout_text.substr(0, 200));
-            }
-
-            rec["run"] = run;
-            rec["model_num"] = int(mi) + 1;
-            rec["iter"] = iter;
-            rec["cache"] = cache;
-            rec["cache_state"] = cache_state(before.fraction());
-            rec["residency_pct"] = 100.0 * before.fraction();
-            rec["resident_bytes_before"] = before.resident_pages * 4096ull;
-            if (!eviction.empty()) rec["eviction"] = eviction;
-            rec["model_fn"] = m.path;
-            rec["model_name"] = m.name;
-            rec["model_type"] = m.type;
-            rec["file_bytes"] = m.traffic.file_bytes;
-            rec["n_params"] = m.traffic.n_params;
-            rec["bytes_per_token"] = m.traffic.bytes_per_token;
-            rec["time_script"] = child.wall_s;
-            rec["cpu_user_s"] = child.user_s;
-            rec["cpu_sys_s"] = child.sys_s;
-            rec["cpu_util_pct"] = child.wall_s > 0 ? 100.0 * (child.user_s + child.sys_s) / child.wall_s : 0.0;
-            // wait4's ru_maxrss also counts this parent's own high-water mark (Linux keeps the
-            // larger of the two across exec), so the worker's VmHWM is the peak; both are kept.
-            rec["maxrss_wait4_mb"] = child.max_rss_mb;
-            if (!rec.contains("peak_rss_mb")) rec["peak_rss_mb"] = child.max_rss_mb;
-            // Achieved bandwidth as a user sees it: bytes per token x generated tokens / generation
-            // time (decode passes + sampling + the front end's per-token work). decode_gbps counts
-            // the forward passes alone.
-            const double bpt = double(m.traffic.bytes_per_token);
-            const double gen_s = rec.value("gen_ms", 0.0) / 1000.0;
-            const double gbps = gen_s > 0 ? bpt * rec.value("comp_tokens", 0.0) / gen_s / 1e9 : 0.0;
-            const double decode_s = rec.value("decode_ms", 0.0) / 1000.0;
-            rec["gen_gbps"] = gbps;
-            rec["decode_gbps"] = decode_s > 0 ? bpt * rec.value("decode_evals", 0.0) / decode_s / 1e9 : 0.0;
-            rec["bw_limit_gbps"] = bw[threads];
-            rec["pct_bw_limit"] = bw[threads] > 0 ? 100.0 * gbps / bw[threads] : 0.0;
-            rec["trace_file"] = trace_name;
-            rec["cpu_model"] = cpu_model;
-            rec["isa"] = isa;
-            records.push_back(rec);
-            jsonl << dump_json_line(rec) << '\n' << std::flush;  // kept as runs finish
-            if (on_run) on_run(rec);
-          }
+    for (const std::string& cache : o.cache_modes) {
+      for (int threads : o.threads) {
+        for (size_t ei = 0; ei < engines.size(); ++ei, ++index) {
+          if (int(index % size_t(o.shard_count)) == o.shard_index - 1) cells.push_back({mi, cache, threads, ei});
         }
       }
     }
+  }
+  // Cold reads by dd, once per model, for the cold-load comparison.
+  std::map<size_t, nlohmann::json> dd;
+  if (std::find(o.cache_modes.begin(), o.cache_modes.end(), "cold") != o.cache_modes.end()) {
+    for (const Cell& c : cells) {
+      if (!dd.count(c.model)) dd[c.model] = dd_cold_read(models[c.model].path);
+    }
+  }
+
+  std::ofstream jsonl(out / "runs.jsonl", std::ios::binary | std::ios::trunc);
+  std::vector<nlohmann::json> records;
+  std::map<size_t, std::vector<double>> cell_infer;  // cell -> time_infer of its good runs
+  std::set<size_t> stable;
+  int run = 0;
+  const int last_iter = o.until_stable ? o.max_iterations : o.iterations;
+  for (int iter = 1; iter <= last_iter; ++iter) {
+    if (iter > o.iterations && stable.size() == cells.size()) break;
+    for (size_t ci = 0; ci < cells.size(); ++ci) {
+      if (iter > o.iterations && stable.count(ci)) continue;
+      const Cell& cell = cells[ci];
+      const ModelEntry& m = models[cell.model];
+      const Engine& engine = *engines[cell.engine];
+      ++run;
+      char trace_name[64];
+      std::snprintf(trace_name, sizeof trace_name, "traces/run-%04d.jsonl", run);
+      RunSpec spec;
+      spec.model = m.path;
+      spec.prompt = o.prompt;
+      spec.prompt_file = prompt_file.string();
+      spec.n_threads = cell.threads;
+      spec.max_tokens = o.max_tokens;
+      spec.n_ctx = n_ctx;
+      spec.seed = o.seed;
+      spec.top_candidates = o.top_candidates;
+      spec.trace_path = (out / trace_name).string();
+      spec.timeout_s = o.timeout_s;
+      std::error_code rm;
+      fs::remove(spec.trace_path, rm);
+
+      std::string eviction;
+      const Residency before = prepare_cache(cell.cache, m.path, eviction, note);
+      nlohmann::json rec;
+      std::string failure;
+      const MachineSample m0 = machine_sample();
+      ChildResult child;
+      std::optional<ThreadSampler> sampler;
+      double spawn_s = 0;
+      try {
+        if (engine.spawns()) {
+          RunLimits limits;
+          limits.timeout_s = o.timeout_s;
+          limits.on_sample = [&](pid_t pid) {
+            if (!sampler) sampler.emplace(pid);
+            sampler->sample();
+          };
+          spawn_s = steady_now_s();
+          child = run_child(engine.command(spec), engine.environment(), limits);
+          if (child.exit_code != 0) throw EngineFailure(child_failure(child, o.timeout_s));
+          rec = engine.parse(child, spec);
+        } else {
+          rec = engine.run(spec);
+        }
+      } catch (const EngineFailure& e) {
+        failure = e.what();
+      } catch (const Error& e) {
+        failure = e.what();  // cannot start the program
+      }
+      const MachineSample m1 = machine_sample();
+      if (!failure.empty()) {
+        rec = nlohmann::json::object();
+        rec["status"] = "failed";
+        rec["failure"] = failure;
+        if (note) note("run " + std::to_string(run) + " (" + engine.name() + ", " + m.name + ", " +
+                       std::to_string(cell.threads) + " threads) failed: " + failure);
+      } else {
+        rec["status"] = "ok";
+      }
+      rec["engine"] = engine.name();
+      if (!rec.contains("front_end")) rec["front_end"] = engine.name();
+      rec["run"] = run;
+      rec["model_num"] = int(cell.model) + 1;
+      rec["iter"] = iter;
+      rec["cell"] = ci;
+      rec["n_threads"] = rec.value("n_threads", cell.threads);
+      rec["max_tokens"] = o.max_tokens;
+      rec["cache"] = cell.cache;
+      rec["cache_state"] = cache_state(before.fraction());
+      rec["residency_pct"] = 100.0 * before.fraction();
+      rec["resident_bytes_before"] = before.resident_pages * 4096ull;
+      rec["residency_after_pct"] = 100.0 * file_residency(m.path).fraction();
+      if (!eviction.empty()) rec["eviction"] = eviction;
+      if (dd.count(cell.model)) rec["dd_cold_read"] = dd[cell.model];
+      rec["model_fn"] = m.path;
+      rec["model_name"] = m.name;
+      rec["model_type"] = m.type;
+      rec["file_bytes"] = m.traffic.file_bytes;
+      rec["n_params"] = m.traffic.n_params;
+      rec["bytes_per_token"] = m.traffic.bytes_per_token;
+      rec["host"] = host;
+      rec["cpu_model"] = cpu_model;
+      rec["cpu_features"] = features;
+      rec["isa"] = isa;
+      // The engine's own CPU is not noise: the child's, or a measured server's.
+      double own_cpu = child.user_s + child.sys_s;
+      if (!engine.spawns() && rec.contains("server") && rec["server"].is_object()) own_cpu = rec["server"].value("cpu_s", 0.0);
+      rec["noise"] = noise_json(m0, m1, own_cpu);
+      if (!engine.spawns() && !rec.contains("server")) {
+        rec["noise"]["note"] = "a local server's CPU counts as other processes' without --server-pid";
+      }
+      rec["disturbed"] = rec["noise"]["disturbed"];
+      if (engine.spawns()) {
+        rec["time_script"] = child.wall_s;
+        rec["cpu_user_s"] = child.user_s;
+        rec["cpu_sys_s"] = child.sys_s;
+        rec["cpu_util_pct"] = child.wall_s > 0 ? 100.0 * (child.user_s + child.sys_s) / child.wall_s : 0.0;
+        // wait4's ru_maxrss also counts this parent's own high-water mark (Linux keeps the
+        // larger of the two across exec), so the engine's VmHWM (its own, or sampled) is the peak.
+        rec["maxrss_wait4_mb"] = child.max_rss_mb;
+        if (sampler) {
+          rec["os_threads"] = sampler->threads_json(child.wall_s);
+          // Engines that only say when their phases end (process-relative seconds) get each
+          // phase's CPU from the samples.
+          if (rec.contains("phase_marks") && rec["phase_marks"].is_object()) {
+            for (auto it = rec["phase_marks"].begin(); it != rec["phase_marks"].end(); ++it) {
+              const auto& span = it.value();
+              if (!span.is_array() || span.size() != 2 || rec["cpu"].contains(it.key())) continue;
+              rec["cpu"][it.key()] = sampler->cpu_between(spawn_s + span[0].get<double>(), spawn_s + span[1].get<double>());
+            }
+          }
+          rec["os_samples"] = sampler->samples();
+          if (!rec.contains("peak_rss_mb") && sampler->peak_rss_mb() > 0) rec["peak_rss_mb"] = sampler->peak_rss_mb();
+        }
+        if (!rec.contains("peak_rss_mb")) rec["peak_rss_mb"] = child.max_rss_mb;
+      }
+      if (failure.empty()) {
+        // Achieved bandwidth as a user sees it: bytes per token x generated tokens / generation
+        // time (decode passes + sampling + the front end's per-token work). decode_gbps counts
+        // the forward passes alone.
+        const double bpt = double(m.traffic.bytes_per_token);
+        const double gen_s = rec.value("gen_ms", 0.0) / 1000.0;
+        const double gbps = gen_s > 0 ? bpt * rec.value("comp_tokens", 0.0) / gen_s / 1e9 : 0.0;
+        const double decode_s = rec.value("decode_ms", 0.0) / 1000.0;
+        rec["gen_gbps"] = gbps;
+        rec["decode_gbps"] = decode_s > 0 ? bpt * rec.value("decode_evals", 0.0) / decode_s / 1e9 : 0.0;
+        rec["bw_limit_gbps"] = bw[cell.threads];
+        rec["pct_bw_limit"] = bw[cell.threads] > 0 ? 100.0 * gbps / bw[cell.threads] : 0.0;
+        if (fs::exists(spec.trace_path, rm)) rec["trace_file"] = trace_name;
+        if (!rec["disturbed"].get<bool>()) cell_infer[ci].push_back(rec.value("time_infer", 0.0));
+        if (o.until_stable && cell_infer[ci].size() >= 2 &&
+            bootstrap_median(cell_infer[ci]).rel_half_width() < o.stable_rel_half_width) {
+          stable.insert(ci);
+        }
+      }
+      records.push_back(rec);
+      jsonl << dump_json_line(rec) << '\n' << std::flush;  // kept as runs finish
+      if (on_run) on_run(rec);
+    }
+  }
+  if (o.until_stable && note && stable.size() < cells.size()) {
+    note(std::to_string(cells.size() - stable.size()) + " of " + std::to_string(cells.size()) +
+         " cells did not reach a 95% CI within " + std::to_string(int(100 * o.stable_rel_half_width + 0.5)) +
+         "% of the median in " + std::to_string(o.max_iterations) + " iterations");
   }
   jsonl.close();
   write_csv((out / "runs.csv").string(), records);

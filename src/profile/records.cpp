@@ -112,6 +112,12 @@ std::string run_block(const nlohmann::json& r) {
     out += value;
     out += '\n';
   };
+  line("ENGINE:", str("engine") + (r.contains("host") ? " on " + str("host") : ""));
+  if (r.value("status", "ok") != "ok") {
+    line("STATUS:", "FAILED: " + str("failure"));
+    line("model_fn:", str("model_fn"));
+    return out;
+  }
   line("time_load:", num(r, "time_load", "%.3f"));
   line("time_prompt:", num(r, "time_prompt", "%.3f"));
   line("time_infer:", num(r, "time_infer", "%.3f"));
@@ -131,6 +137,7 @@ std::string run_block(const nlohmann::json& r) {
   line("cpu load:", cpu("load"));
   line("cpu prompt:", cpu("prompt"));
   line("cpu gen:", cpu("gen"));
+  if (r.contains("cpu") && r["cpu"].contains("infer")) line("cpu infer:", cpu("infer"));
   line("cpu process:", "user " + num(r, "cpu_user_s", "%.2f") + " s, sys " + num(r, "cpu_sys_s", "%.2f") +
                            " s, util " + num(r, "cpu_util_pct", "%.0f") + "%");
   if (r.contains("threads")) {
@@ -140,6 +147,22 @@ std::string run_block(const nlohmann::json& r) {
     line("threads:", buf);
   }
   line("peak_rss:", num(r, "peak_rss_mb", "%.1f") + " MB");
+  if (r.contains("os_threads") && r["os_threads"].is_array() && !r["os_threads"].empty()) {
+    std::string busiest;
+    for (size_t i = 0; i < r["os_threads"].size() && i < 4; ++i) {
+      const auto& t = r["os_threads"][i];
+      std::snprintf(buf, sizeof buf, "%s%s %.2f s (%.0f%%)", i ? ", " : "", t.value("name", "?").c_str(),
+                    t.value("cpu_s", 0.0), 100 * t.value("util", 0.0));
+      busiest += buf;
+    }
+    line("os threads:", busiest + (r["os_threads"].size() > 4 ? ", ..." : ""));
+  }
+  if (r.contains("noise")) {
+    const auto& n = r["noise"];
+    std::snprintf(buf, sizeof buf, "load avg %.2f, steal %.1f%%, others %.2f cores%s", n.value("loadavg1_before", 0.0),
+                  n.value("steal_pct", 0.0), n.value("others_cores", 0.0), n.value("disturbed", false) ? " -- DISTURBED" : "");
+    line("noise:", buf);
+  }
   line("bandwidth:", num(r, "gen_gbps", "%.2f") + " GB/s = " + num(r, "pct_bw_limit", "%.1f") + "% of " +
                          num(r, "bw_limit_gbps", "%.1f") + " GB/s");
   line("model_fn:", str("model_fn"));

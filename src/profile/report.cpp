@@ -85,19 +85,40 @@ ReportAssets find_report_assets(const std::string& dir) {
 }
 
 std::string build_report(const std::string& runs_path, const ReportAssets& assets) {
-  std::vector<json> runs = read_jsonl(runs_path);
-  if (runs.empty()) throw Error(ErrorKind::InvalidFile, "runs file " + runs_path + " holds no runs");
+  return build_report(std::vector<std::string>{runs_path}, assets);
+}
+
+std::string build_report(const std::vector<std::string>& runs_paths, const ReportAssets& assets) {
+  // Runs of several files (one per machine, or per shard): each keeps the directory its traces
+  // are in, and runs without a host name get their file's name so machines stay apart.
+  std::vector<json> runs;
+  std::vector<fs::path> bases;
+  std::string sources;
+  for (const std::string& path : runs_paths) {
+    std::vector<json> part = read_jsonl(path);
+    if (part.empty()) throw Error(ErrorKind::InvalidFile, "runs file " + path + " holds no runs");
+    for (json& r : part) {
+      if (!r.contains("host")) r["host"] = path;
+      if (runs_paths.size() > 1) r["source"] = path;
+      runs.push_back(std::move(r));
+      bases.push_back(fs::path(path).parent_path());
+    }
+    sources += (sources.empty() ? "" : ", ") + fs::path(path).filename().string();
+  }
   const json summary = summarize_runs(runs);
-  const fs::path base = fs::path(runs_path).parent_path();
 
   json sample;
   const int tmax = summary["threads"].empty() ? 0 : summary["threads"].back().get<int>();
-  for (json& r : runs) {
+  for (size_t ri = 0; ri < runs.size(); ++ri) {
+    json& r = runs[ri];
     if (!r.contains("trace_file") || !r["trace_file"].is_string()) continue;
-    const std::vector<json> steps = read_trace(base / r["trace_file"].get<std::string>());
+    const std::vector<json> steps = read_trace(bases[ri] / r["trace_file"].get<std::string>());
+    // Only traces that time their tokens (llama-cpp-python's non-streaming worker does not).
     json lat = json::array();
-    for (const json& s : steps) lat.push_back(s.value("latency_ms", 0.0));
-    r["latencies"] = lat;
+    for (const json& s : steps) {
+      if (s.contains("latency_ms")) lat.push_back(s["latency_ms"]);
+    }
+    if (!lat.empty()) r["latencies"] = lat;
     // The sample: the first steady-state C++ run at the most threads with a trace.
     const bool good = r.value("front_end", "") == "cli" && r.value("cache_state", "") == "warm" && r.value("n_threads", 0) == tmax;
     if (!steps.empty() && (sample.is_null() || (good && !sample.value("good", false)))) {
@@ -114,7 +135,7 @@ std::string build_report(const std::string& runs_path, const ReportAssets& asset
     }
   }
 
-  json data = {{"generated_at", utc_now_iso()}, {"source", fs::path(runs_path).filename().string()},
+  json data = {{"generated_at", utc_now_iso()}, {"source", sources},
                {"summary", summary}, {"runs", runs}, {"sample_trace", sample}};
   std::string page = read_file(assets.template_path, "report template");
   const std::string plotly = read_file(assets.plotly_path, "plotting library");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace lp::profile {
 
@@ -21,6 +22,8 @@ ReportAssets find_report_assets(const std::string& dir);
 // trace only leaves that run without latencies. Throws lp::Error: FileNotFound (runs file),
 // InvalidFile (a bad line, or no runs).
 std::string build_report(const std::string& runs_path, const ReportAssets& assets);
+// Several runs files (machines or shards) merged into one page that compares them.
+std::string build_report(const std::vector<std::string>& runs_paths, const ReportAssets& assets);
 
 // Makes text safe inside an HTML <script> element: "</" and "<!--" cannot end or confuse it.
 std::string script_safe(const std::string& js);

@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "profile/findings.h"
 #include "profile/stats.h"
 
 namespace lp::profile {
@@ -19,8 +20,19 @@ const char* const kMetrics[] = {"time_load", "time_prompt", "time_infer", "time_
 
 double num(const json& r, const char* key) { return r.contains(key) && r[key].is_number() ? r[key].get<double>() : 0.0; }
 
-json stats_json(const Summary& s) {
-  return {{"n", s.n}, {"median", s.median}, {"min", s.min}, {"max", s.max}, {"mean", s.mean}, {"cv", s.cv}};
+json stats_json(const std::vector<double>& v) {
+  const Summary s = summarize(v);
+  const Interval ci = bootstrap_median(v);
+  return {{"n", s.n},       {"median", s.median}, {"min", s.min},      {"max", s.max},
+          {"mean", s.mean}, {"cv", s.cv},         {"ci_lo", ci.lo},    {"ci_hi", ci.hi}};
+}
+
+json interval_json(const Interval& iv) { return {{"n", iv.n}, {"value", iv.median}, {"ci_lo", iv.lo}, {"ci_hi", iv.hi}}; }
+
+// End-to-end inference time per generated token: comparable across engines whose phases differ.
+double infer_ms_per_token(const json& r) {
+  const double n = r.value("comp_tokens", 0.0);
+  return n > 0 ? 1000.0 * r.value("time_infer", 0.0) / n : 0.0;
 }
 
 template <class F>
@@ -82,8 +94,24 @@ std::string table(const std::vector<std::string>& head, const std::vector<std::v
 }  // namespace
 
 json summarize_runs(const std::vector<json>& records) {
-  Records all;
-  for (const json& r : records) all.push_back(&r);
+  Records all;  // the runs that completed; failed ones are listed, not measured
+  json failures = json::array(), disturbed = json::array();
+  std::set<std::string> hosts;
+  for (const json& r : records) {
+    hosts.insert(r.value("host", ""));
+    if (r.value("status", "ok") != "ok") {
+      failures.push_back({{"run", r.value("run", 0)}, {"engine", r.value("engine", r.value("front_end", "?"))},
+                          {"model", r.value("model_name", "?")}, {"n_threads", r.value("n_threads", 0)},
+                          {"cache", r.value("cache", "")}, {"host", r.value("host", "")},
+                          {"failure", r.value("failure", "")}});
+      continue;
+    }
+    if (r.value("disturbed", false)) {
+      disturbed.push_back({{"run", r.value("run", 0)}, {"engine", r.value("front_end", "?")},
+                           {"reason", r.contains("noise") ? r["noise"].value("disturbed_reason", "") : ""}});
+    }
+    all.push_back(&r);
+  }
   std::vector<std::string> models;  // in run order
   std::set<int> thread_set;
   std::set<std::string> front_ends;
@@ -97,30 +125,120 @@ json summarize_runs(const std::vector<json>& records) {
 
   json s;
   s["n_runs"] = records.size();
+  s["n_failed"] = failures.size();
+  s["failures"] = failures;
+  s["disturbed"] = disturbed;
+  hosts.erase("");
+  s["hosts"] = std::vector<std::string>(hosts.begin(), hosts.end());
   s["models"] = models;
   s["threads"] = std::vector<int>(thread_set.begin(), thread_set.end());
   s["front_ends"] = std::vector<std::string>(front_ends.begin(), front_ends.end());
   s["cpu_model"] = records.empty() ? "" : records[0].value("cpu_model", "");
   s["isa"] = records.empty() ? "" : records[0].value("isa", "");
+  // Runs merged from several machines: each host's runs are grouped and compared apart.
+  const bool multi_host = s["hosts"].size() > 1;
+  auto host_of = [&](const json& r) { return multi_host ? r.value("host", "") : std::string(); };
 
-  // Groups: model x front end x threads x observed cache state.
-  std::map<std::tuple<size_t, std::string, int, std::string>, Records> groups;
+  // Groups: host x model x front end x threads x observed cache state.
+  std::map<std::tuple<std::string, size_t, std::string, int, std::string>, Records> groups;
   for (const json* r : all) {
     const size_t mi = size_t(std::find(models.begin(), models.end(), r->value("model_name", "?")) - models.begin());
-    groups[{mi, r->value("front_end", "?"), r->value("n_threads", 0), r->value("cache_state", "?")}].push_back(r);
+    groups[{host_of(*r), mi, r->value("front_end", "?"), r->value("n_threads", 0), r->value("cache_state", "?")}]
+        .push_back(r);
   }
   s["groups"] = json::array();
   for (const auto& [key, rs] : groups) {
-    json g = {{"model", models[std::get<0>(key)]},
-              {"front_end", std::get<1>(key)},
-              {"n_threads", std::get<2>(key)},
-              {"cache_state", std::get<3>(key)}};
+    json g = {{"model", models[std::get<1>(key)]},
+              {"front_end", std::get<2>(key)},
+              {"n_threads", std::get<3>(key)},
+              {"cache_state", std::get<4>(key)}};
+    if (multi_host) g["host"] = std::get<0>(key);
     for (const char* m : kMetrics) {
       std::vector<double> v;
       for (const json* r : rs) v.push_back(num(*r, m));
-      g[m] = stats_json(summarize(v));
+      g[m] = stats_json(v);
     }
+    std::vector<double> per_token;
+    for (const json* r : rs) per_token.push_back(infer_ms_per_token(*r));
+    g["infer_ms_per_token"] = stats_json(per_token);
+    g["n_disturbed"] = where(rs, [](const json& r) { return r.value("disturbed", false); }).size();
     s["groups"].push_back(g);
+  }
+
+  // Engines against each other (steady state): for every pair, the later engine's inference time
+  // per token over the earlier one's, per host, model and thread count, with a 95% bootstrap
+  // interval.
+  s["engine_ratios"] = json::array();
+  {
+    std::vector<std::string> order;  // engines in run order; the first is the baseline
+    for (const json* r : all) {
+      const std::string fe = r->value("front_end", "?");
+      if (std::find(order.begin(), order.end(), fe) == order.end()) order.push_back(fe);
+    }
+    std::set<std::string> host_keys;
+    for (const json* r : all) host_keys.insert(host_of(*r));
+    for (const auto& h : host_keys) {
+      for (const auto& m : models) {
+        for (int t : thread_set) {
+          Records rs = steady(where(of_model(m), [&](const json& r) {
+            return r.value("n_threads", 0) == t && host_of(r) == h;
+          }));
+          auto values = [&](const std::string& fe) {
+            std::vector<double> v;
+            for (const json* r : rs) {
+              if (r->value("front_end", "") == fe) v.push_back(infer_ms_per_token(*r));
+            }
+            return v;
+          };
+          if (order.size() < 2) break;
+          // Every pair, the engine that ran first as the baseline.
+          for (size_t j = 0; j < order.size(); ++j) {
+            const std::vector<double> base = values(order[j]);
+            if (base.empty()) continue;
+            for (size_t i = j + 1; i < order.size(); ++i) {
+              const std::vector<double> v = values(order[i]);
+              if (v.empty()) continue;
+              json row = {{"model", m}, {"n_threads", t}, {"engine", order[i]}, {"baseline", order[j]},
+                          {"metric", "infer_ms_per_token"}};
+              if (multi_host) row["host"] = h;
+              row["engine_ms"] = summarize(v).median;
+              row["baseline_ms"] = summarize(base).median;
+              row["ratio"] = interval_json(bootstrap_ratio(v, base));
+              s["engine_ratios"].push_back(row);
+            }
+          }
+        }
+      }
+    }
+  }
+  // The same model, thread count and engine on different machines: each host over the first.
+  s["host_ratios"] = json::array();
+  if (multi_host) {
+    const std::string h0 = s["hosts"][0];
+    for (const auto& m : models) {
+      for (const auto& fe : front_ends) {
+        for (int t : thread_set) {
+          Records rs = steady(where(of_model(m), [&](const json& r) {
+            return r.value("n_threads", 0) == t && r.value("front_end", "") == fe;
+          }));
+          auto values = [&](const std::string& h) {
+            std::vector<double> v;
+            for (const json* r : rs) {
+              if (r->value("host", "") == h) v.push_back(infer_ms_per_token(*r));
+            }
+            return v;
+          };
+          const std::vector<double> base = values(h0);
+          if (base.empty()) continue;
+          for (size_t i = 1; i < s["hosts"].size(); ++i) {
+            const std::vector<double> v = values(s["hosts"][i]);
+            if (v.empty()) continue;
+            s["host_ratios"].push_back({{"model", m}, {"engine", fe}, {"n_threads", t}, {"host", s["hosts"][i]},
+                                        {"baseline_host", h0}, {"ratio", interval_json(bootstrap_ratio(v, base))}});
+          }
+        }
+      }
+    }
   }
 
   // Cold against warm: load, first token (load + prompt: mmap faults the weights in during the
@@ -143,6 +261,15 @@ json summarize_runs(const std::vector<json>& records) {
       c["load_ratio"] = ratio(c["load_cold"], c["load_warm"]);
       c["first_token_ratio"] = ratio(c["first_token_cold"], c["first_token_warm"]);
       c["script_ratio"] = ratio(c["script_cold"], c["script_warm"]);
+      auto values = [](const Records& rs, double (*f)(const json&)) {
+        std::vector<double> v;
+        for (const json* r : rs) v.push_back(f(*r));
+        return v;
+      };
+      auto first_token = [](const json& r) { return num(r, "time_load") + num(r, "time_prompt"); };
+      auto load = [](const json& r) { return num(r, "time_load"); };
+      c["first_token_ratio_ci"] = interval_json(bootstrap_ratio(values(cold, first_token), values(warm, first_token)));
+      c["load_ratio_ci"] = interval_json(bootstrap_ratio(values(cold, load), values(warm, load)));
       s["cold_warm"].push_back(c);
     }
   }
@@ -236,11 +363,20 @@ json summarize_runs(const std::vector<json>& records) {
   h["gen_gbps"] = med(s["bandwidth"], "gen_gbps", [&](const json& x) { return x.value("n_threads", 0) == tmax; });
   h["bw_limit_gbps"] = med(s["bandwidth"], "bw_limit_gbps", [&](const json& x) { return x.value("n_threads", 0) == tmax; });
   s["headline"] = h;
+  s["findings"] = findings(s, all);
   return s;
 }
 
 std::string summary_text(const json& s) {
   std::string out;
+  if (!s["failures"].empty()) {
+    out += "== Failed runs ==\n";
+    for (const json& x : s["failures"]) {
+      out += "run " + std::to_string(x.value("run", 0)) + " " + x.value("engine", "?") + " " + x.value("model", "?") + " " +
+             std::to_string(x.value("n_threads", 0)) + " threads: " + x.value("failure", "") + "\n";
+    }
+    out += "\n";
+  }
   auto pct = [](double v) { return fmt("%.1f%%", 100 * v); };
   {
     std::vector<std::vector<std::string>> rows;
@@ -307,6 +443,34 @@ std::string summary_text(const json& s) {
     }
     out += "\n== Memory bandwidth during generation (steady state, medians) ==\n";
     out += table({"model", "thr", "MB/token", "GB/s", "limit GB/s", "% of limit", "on 2 MiB pages"}, rows);
+  }
+  if (!s["engine_ratios"].empty()) {
+    std::vector<std::vector<std::string>> rows;
+    for (const json& r : s["engine_ratios"]) {
+      const json& iv = r["ratio"];
+      rows.push_back({r["model"].get<std::string>() + (r.contains("host") ? " @" + r["host"].get<std::string>() : ""),
+                      std::to_string(r["n_threads"].get<int>()), r["engine"].get<std::string>() + " / " + r["baseline"].get<std::string>(),
+                      fmt("%.3f", r["engine_ms"]) + " / " + fmt("%.3f", r["baseline_ms"]),
+                      fmt("%.3fx", iv["value"]) + " [" + fmt("%.3f", iv["ci_lo"]) + "-" + fmt("%.3f", iv["ci_hi"]) + "]",
+                      std::to_string(iv["n"].get<int>())});
+    }
+    out += "\n== Engines: inference ms per token, engine / baseline (steady state, median, 95% bootstrap CI) ==\n";
+    out += table({"model", "thr", "engines", "ms/token", "ratio [95% CI]", "n"}, rows);
+  }
+  if (!s["host_ratios"].empty()) {
+    std::vector<std::vector<std::string>> rows;
+    for (const json& r : s["host_ratios"]) {
+      const json& iv = r["ratio"];
+      rows.push_back({r["model"].get<std::string>(), r["engine"].get<std::string>(), std::to_string(r["n_threads"].get<int>()),
+                      r["host"].get<std::string>() + " / " + r["baseline_host"].get<std::string>(),
+                      fmt("%.3fx", iv["value"]) + " [" + fmt("%.3f", iv["ci_lo"]) + "-" + fmt("%.3f", iv["ci_hi"]) + "]"});
+    }
+    out += "\n== Machines: inference ms per token, host / first host (95% CI) ==\n";
+    out += table({"model", "engine", "thr", "hosts", "ratio [95% CI]"}, rows);
+  }
+  if (!s["findings"].empty()) {
+    out += "\n== Findings ==\n";
+    for (const json& x : s["findings"]) out += "- " + x.value("text", "") + "\n";
   }
   return out;
 }

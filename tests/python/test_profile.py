@@ -77,4 +77,4 @@ def test_python_front_end_requested_but_unavailable(tmp_path):
     r = subprocess.run([str(cli_path()), "profile", str(model), "--front-ends", "python", "--python",
                         "/nonexistent/python3", "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
-    assert "Python front end is unavailable" in r.stderr
+    assert "llamaprof-python engine is unavailable" in r.stderr

@@ -12,7 +12,8 @@ import pytest
 
 from conftest import cli_path, ensure_model
 
-PLOTS = ["plot-cold-warm", "plot-scaling", "plot-latency", "plot-front-ends", "plot-bandwidth", "plot-threads"]
+PLOTS = ["plot-engines", "plot-cold-warm", "plot-scaling", "plot-latency", "plot-front-ends", "plot-bandwidth",
+         "plot-threads", "plot-os-threads"]
 
 
 def chromium():
@@ -55,13 +56,15 @@ def test_report_renders_every_plot(runs):
     assert not re.search(r"<link[^>]+href=\"?https?:", html)
 
     dom = dump_dom(page)
-    assert 'data-plots-rendered="6"' in dom
+    assert f'data-plots-rendered="{len(PLOTS)}"' in dom
     for plot_id in PLOTS:
         start = dom.index(f'id="{plot_id}"')
         end = min([dom.index(f'id="{p}"') for p in PLOTS if dom.index(f'id="{p}"') > start] + [len(dom)])
         assert "main-svg" in dom[start:end], f"{plot_id} did not render"
     # The headline cards were filled in from the summary.
     assert "Cold / warm start" in dom and "Bandwidth" in dom
+    # The findings list, each with its numbers.
+    assert '<ul id="findings"><li><b>' in dom
 
 
 def test_report_errors_name_the_file(tmp_path):

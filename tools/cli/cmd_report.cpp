@@ -14,7 +14,7 @@ namespace lp::cli {
 namespace {
 
 struct ReportCli {
-  std::string runs;
+  std::vector<std::string> runs;
   std::string out = "report.html";
   std::string assets;
 };
@@ -30,8 +30,10 @@ std::string default_assets_dir() {
 
 void register_report(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<ReportCli>();
-  auto* cmd = app.add_subcommand("report", "write one self-contained HTML page with plots from a profile's runs.jsonl");
-  cmd->add_option("runs", o->runs, "runs.jsonl written by `llamaprof profile --out DIR`")->required();
+  auto* cmd = app.add_subcommand("report", "write one self-contained HTML page with plots from a profile's runs.jsonl files");
+  cmd->add_option("runs", o->runs,
+                  "runs.jsonl written by `llamaprof profile --out DIR`; several (one per machine or shard) are merged")
+      ->required();
   cmd->add_option("-o,--output", o->out, "HTML file to write")->capture_default_str();
   cmd->add_option("--assets", o->assets, "directory with template.html and node_modules/ (default: tools/report)");
   cmd->callback([o, exit_code] {
