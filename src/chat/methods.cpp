@@ -447,6 +447,7 @@ Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Va
     in.check_size(s.size(), line);
     return Value(std::move(s));
   }
+  if (op == "%" && a.is_string()) unsupported(line, "printf-style '%' string formatting");
   if (a.is_undefined()) fail_undefined(a, line);
   if (b.is_undefined()) fail_undefined(b, line);
   auto type_error = [&]() -> Value {
