@@ -25,7 +25,7 @@ const char* kJinjaOnlyTests[] = {"escaped"};
 
 std::string soft_str(const Value& v) { return v.to_str(); }
 
-Value lowered(const Value& v) { return v.is_string() ? Value(py_lower(v.str())) : v; }
+Value lowered(const Value& v, int line) { return v.is_string() ? Value(cased(py_lower(v.str()), line)) : v; }
 
 // "a.b.0" as jinja2's attribute getters split it; integer parts index lists.
 Value get_path(const Value& v, const std::string& path, int line) {
@@ -45,7 +45,7 @@ Value attribute_key(const Value& v, const Value& attribute, bool case_sensitive,
   Value k = attribute.is_undefined() || attribute.is_none()
                 ? v
                 : attribute.is_int() ? get_item(v, attribute, line) : get_path(v, attribute.to_str(), line);
-  return case_sensitive ? k : lowered(k);
+  return case_sensitive ? k : lowered(k, line);
 }
 
 // jinja2's sort, unique and dictsort compare [key] lists, so equal keys are never ordered.
@@ -114,27 +114,13 @@ Value f_trim(Interpreter&, const Value& v, Args& a, int line) {
 
 Value f_string(Interpreter&, const Value& v, Args&, int) { return Value(soft_str(v)); }
 Value f_safe(Interpreter&, const Value& v, Args&, int) { return Value::markup(soft_str(v)); }
-Value f_upper(Interpreter&, const Value& v, Args&, int) { return Value(py_upper(soft_str(v))); }
-Value f_lower(Interpreter&, const Value& v, Args&, int) { return Value(py_lower(soft_str(v))); }
-Value f_capitalize(Interpreter&, const Value& v, Args&, int) { return Value(py_capitalize(soft_str(v))); }
-
-// jinja2's title: words start after whitespace, '-', and opening brackets.
-Value f_title(Interpreter&, const Value& v, Args&, int) {
-  std::string s = soft_str(v), out;
-  bool start = true;
-  for (char c : s) {
-    bool sep = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '-' || c == '(' ||
-               c == '{' || c == '[' || c == '<';
-    if (sep) {
-      out += c;
-      start = true;
-    } else {
-      out += start ? py_upper(std::string(1, c)) : py_lower(std::string(1, c));
-      start = false;
-    }
-  }
-  return Value(out);
+Value f_upper(Interpreter&, const Value& v, Args&, int line) { return Value(cased(py_upper(soft_str(v)), line)); }
+Value f_lower(Interpreter&, const Value& v, Args&, int line) { return Value(cased(py_lower(soft_str(v)), line)); }
+Value f_capitalize(Interpreter&, const Value& v, Args&, int line) {
+  return Value(cased(py_capitalize(soft_str(v)), line));
 }
+
+Value f_title(Interpreter&, const Value& v, Args&, int line) { return Value(cased(jinja_title(soft_str(v)), line)); }
 
 Value f_default(Interpreter&, const Value& v, Args& a, int) {
   Value def = a.has(0, "default_value") ? a.get(0, "default_value") : Value("");
@@ -536,6 +522,7 @@ bool apply_test(Interpreter& in, const std::string& name, const Value& v, Args& 
   if (name == "callable") return v.is_func() || v.is_undefined();
   if (name == "lower" || name == "upper") {
     std::string s = soft_str(v);
+    if (has_cased_non_ascii(s)) unsupported(line, "the '" + name + "' test on non-ASCII letters");
     bool cased = false, ok = true;
     for (unsigned char c : s) {
       if (std::isalpha(c)) cased = true;

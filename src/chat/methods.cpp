@@ -16,6 +16,11 @@ namespace lp::chat {
   fail(line, hint.empty() ? "undefined value used" : hint);
 }
 
+std::string cased(std::optional<std::string> mapped, int line) {
+  if (!mapped) unsupported(line, "case mapping of letters beyond Latin, Greek and Cyrillic (or of ß, İ, Σ)");
+  return std::move(*mapped);
+}
+
 static Value undefined_attr(const Value& obj, const std::string& name) {
   return Value::undefined(quote(obj.type_name() + " object") + " has no attribute '" + name + "'");
 }
@@ -163,10 +168,10 @@ static Value string_method(const Value& self, const std::string& name) {
       if (!affix_match(s, Value(affix), name == "removeprefix", line)) return self;
       return Value(name == "removeprefix" ? s.substr(affix.size()) : s.substr(0, s.size() - affix.size()));
     }
-    if (name == "upper") return Value(py_upper(s));
-    if (name == "lower") return Value(py_lower(s));
-    if (name == "title") return Value(py_title(s));
-    if (name == "capitalize") return Value(py_capitalize(s));
+    if (name == "upper") return Value(cased(py_upper(s), line));
+    if (name == "lower") return Value(cased(py_lower(s), line));
+    if (name == "title") return Value(cased(py_title(s), line));
+    if (name == "capitalize") return Value(cased(py_capitalize(s), line));
     if (name == "find" || name == "rfind" || name == "index" || name == "rindex") {
       const std::string& sub = need_string(a.get(0, "sub"), "find argument", line);
       if (a.pos.size() > 1) unsupported(line, "start/end arguments of str." + name);
@@ -200,6 +205,8 @@ static Value string_method(const Value& self, const std::string& name) {
       }
       return Value(std::move(r));
     }
+    for (unsigned char c : s)  // Python's is*() know Unicode categories; these checks know ASCII
+      if (c >= 0x80) unsupported(line, "str." + name + "() on non-ASCII text");
     bool any = false, all = !s.empty();
     for (unsigned char c : s) {
       bool r = name == "isdigit" ? (c >= '0' && c <= '9')
