@@ -25,7 +25,7 @@ const char* kJinjaOnlyTests[] = {"escaped"};
 
 std::string soft_str(const Value& v) { return v.to_str(); }
 
-Value lowered(const Value& v) { return v.is_string() ? Value(py_lower(v.str())) : v; }
+Value lowered(const Value& v, int line) { return v.is_string() ? Value(cased(py_lower(v.str()), line)) : v; }
 
 // "a.b.0" as jinja2's attribute getters split it; integer parts index lists.
 Value get_path(const Value& v, const std::string& path, int line) {
@@ -45,15 +45,33 @@ Value attribute_key(const Value& v, const Value& attribute, bool case_sensitive,
   Value k = attribute.is_undefined() || attribute.is_none()
                 ? v
                 : attribute.is_int() ? get_item(v, attribute, line) : get_path(v, attribute.to_str(), line);
-  return case_sensitive ? k : lowered(k);
+  return case_sensitive ? k : lowered(k, line);
 }
 
+// jinja2's sort, unique and dictsort compare [key] lists, so equal keys are never ordered.
 bool less(const Value& a, const Value& b, int line) {
+  if (a == b) return false;
   if (a.is_undefined() || b.is_undefined()) fail(line, "cannot sort undefined values");
   try {
     return less_than(a, b);
   } catch (const Error& e) {
     fail(line, std::string(e.what()).substr(15));
+  }
+}
+
+// jinja2's generator filters (map, select*, reject*, unique, items, batch) fail only when their
+// result is iterated, so an error while computing one is kept in the iterator it returns.
+template <Value (*F)(Interpreter&, const Value&, Args&, int)>
+Value lazy(Interpreter& in, const Value& v, Args& a, int line) {
+  try {
+    return F(in, v, a, line);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::InvalidArgument) throw;
+    std::string msg = e.what();
+    const std::string prefix = "chat template: line " + std::to_string(line) + ": ";
+    if (msg.compare(0, prefix.size(), prefix) == 0) msg.erase(0, prefix.size());
+    else if (msg.compare(0, 15, "chat template: ") == 0) msg.erase(0, 15);
+    return Value::broken_iterator(std::move(msg));
   }
 }
 
@@ -96,27 +114,13 @@ Value f_trim(Interpreter&, const Value& v, Args& a, int line) {
 
 Value f_string(Interpreter&, const Value& v, Args&, int) { return Value(soft_str(v)); }
 Value f_safe(Interpreter&, const Value& v, Args&, int) { return Value::markup(soft_str(v)); }
-Value f_upper(Interpreter&, const Value& v, Args&, int) { return Value(py_upper(soft_str(v))); }
-Value f_lower(Interpreter&, const Value& v, Args&, int) { return Value(py_lower(soft_str(v))); }
-Value f_capitalize(Interpreter&, const Value& v, Args&, int) { return Value(py_capitalize(soft_str(v))); }
-
-// jinja2's title: words start after whitespace, '-', and opening brackets.
-Value f_title(Interpreter&, const Value& v, Args&, int) {
-  std::string s = soft_str(v), out;
-  bool start = true;
-  for (char c : s) {
-    bool sep = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '-' || c == '(' ||
-               c == '{' || c == '[' || c == '<';
-    if (sep) {
-      out += c;
-      start = true;
-    } else {
-      out += start ? py_upper(std::string(1, c)) : py_lower(std::string(1, c));
-      start = false;
-    }
-  }
-  return Value(out);
+Value f_upper(Interpreter&, const Value& v, Args&, int line) { return Value(cased(py_upper(soft_str(v)), line)); }
+Value f_lower(Interpreter&, const Value& v, Args&, int line) { return Value(cased(py_lower(soft_str(v)), line)); }
+Value f_capitalize(Interpreter&, const Value& v, Args&, int line) {
+  return Value(cased(py_capitalize(soft_str(v)), line));
 }
+
+Value f_title(Interpreter&, const Value& v, Args&, int line) { return Value(cased(jinja_title(soft_str(v)), line)); }
 
 Value f_default(Interpreter&, const Value& v, Args& a, int) {
   Value def = a.has(0, "default_value") ? a.get(0, "default_value") : Value("");
@@ -152,6 +156,7 @@ Value f_list(Interpreter&, const Value& v, Args&, int line) { return Value::list
 Value f_first(Interpreter&, const Value& v, Args&, int line) {
   if (v.is_list() && v.list().iterator) {  // takes one item of an iterator, not all
     const ListObj& l = v.list();
+    if (!l.broken.empty()) fail(line, l.broken);
     if (l.consumed >= l.items.size()) return Value::undefined("no first item, sequence was empty");
     return l.items[l.consumed++];
   }
@@ -188,6 +193,9 @@ Value f_replace(Interpreter& in, const Value& v, Args& a, int line) {
 }
 
 Value f_indent(Interpreter& in, const Value& v, Args& a, int line) {
+  // jinja2 appends "\n" to its argument first, which only a string survives.
+  if (v.is_undefined()) fail_undefined(v, line);
+  if (!v.is_string()) fail(line, "indent: expected a string, not " + v.type_name());
   Value width = a.get(0, "width");
   std::string ind = width.is_string() ? width.str() : std::string(static_cast<size_t>(std::clamp<int64_t>(width.is_undefined() ? 4 : width.as_int(), 0, 1024)), ' ');
   bool first = a.get(1, "first").truthy(), blank = a.get(2, "blank").truthy();
@@ -204,8 +212,9 @@ Value f_indent(Interpreter& in, const Value& v, Args& a, int line) {
   return Value(std::move(out));
 }
 
-Value f_int(Interpreter&, const Value& v, Args& a, int) {
+Value f_int(Interpreter&, const Value& v, Args& a, int line) {
   Value def = a.has(0, "default") ? a.get(0, "default") : Value(0);
+  if (v.is_undefined()) fail_undefined(v, line);  // int(Undefined) raises UndefinedError, which int() does not catch
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
   if (v.is_float()) return std::isfinite(v.as_double()) ? Value(static_cast<int64_t>(v.as_double())) : def;
   if (v.is_string()) {
@@ -222,8 +231,9 @@ Value f_int(Interpreter&, const Value& v, Args& a, int) {
   return def;
 }
 
-Value f_float(Interpreter&, const Value& v, Args& a, int) {
+Value f_float(Interpreter&, const Value& v, Args& a, int line) {
   Value def = a.has(0, "default") ? a.get(0, "default") : Value(0.0);
+  if (v.is_undefined()) fail_undefined(v, line);
   if (v.is_number()) return Value(v.as_double());
   if (v.is_string()) {
     std::string s = py_strip(v.str(), nullptr, true, true);
@@ -250,10 +260,13 @@ Value f_round(Interpreter&, const Value& v, Args& a, int line) {
   if (!v.is_number()) fail(line, "round: expected a number, not " + v.type_name());
   int64_t precision = a.has(0, "precision") ? a.get(0, "precision").as_int() : 0;
   std::string method = a.has(1, "method") ? soft_str(a.get(1, "method")) : "common";
+  if (method != "common" && method != "ceil" && method != "floor") fail(line, "round: method must be common, ceil or floor");
+  // Python's round() keeps an int an int; math.ceil/floor(x * 10**p) / 10**p is a float.
+  if (method == "common" && !v.is_float() && precision >= 0) return Value(v.as_int());
   double scale = std::pow(10.0, static_cast<double>(precision));
   double x = v.as_double() * scale;
   double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);
-  if (method != "common" && method != "ceil" && method != "floor") fail(line, "round: method must be common, ceil or floor");
+  if (method == "common" && !v.is_float()) return Value(static_cast<int64_t>(r / scale));
   return Value(r / scale);
 }
 
@@ -418,18 +431,18 @@ struct FilterEntry {
 };
 
 const FilterEntry kFilters[] = {
-    {"abs", f_abs},           {"attr", f_attr},         {"batch", f_batch},
+    {"abs", f_abs},           {"attr", f_attr},         {"batch", lazy<f_batch>},
     {"capitalize", f_capitalize}, {"count", f_length},  {"d", f_default},
     {"default", f_default},   {"dictsort", f_dictsort}, {"first", f_first},
     {"float", f_float},       {"indent", f_indent},     {"int", f_int},
-    {"items", f_items},       {"join", f_join},         {"last", f_last},
+    {"items", lazy<f_items>},       {"join", f_join},         {"last", f_last},
     {"length", f_length},     {"list", f_list},         {"lower", f_lower},
-    {"map", f_map},           {"max", f_max},           {"min", f_min},
-    {"reject", f_reject},     {"rejectattr", f_rejectattr}, {"replace", f_replace},
+    {"map", lazy<f_map>},           {"max", f_max},           {"min", f_min},
+    {"reject", lazy<f_reject>},     {"rejectattr", lazy<f_rejectattr>}, {"replace", f_replace},
     {"reverse", f_reverse},   {"round", f_round},       {"safe", f_safe},
-    {"select", f_select},     {"selectattr", f_selectattr}, {"sort", f_sort},
+    {"select", lazy<f_select>},     {"selectattr", lazy<f_selectattr>}, {"sort", f_sort},
     {"string", f_string},     {"sum", f_sum},           {"title", f_title},
-    {"tojson", f_tojson},     {"trim", f_trim},         {"unique", f_unique},
+    {"tojson", f_tojson},     {"trim", f_trim},         {"unique", lazy<f_unique>},
     {"upper", f_upper},       {"wordcount", f_wordcount},
 };
 
@@ -484,7 +497,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& input,
   return fn(in, input, args, line);
 }
 
-bool apply_test(Interpreter&, const std::string& name, const Value& v, Args& a, int line) {
+bool apply_test(Interpreter& in, const std::string& name, const Value& v, Args& a, int line) {
   using K = Value::Kind;
   if (!has_test(name)) {
     if (jinja2_has_test(name)) unsupported(line, "the '" + name + "' test");
@@ -503,10 +516,13 @@ bool apply_test(Interpreter&, const std::string& name, const Value& v, Args& a, 
   if (name == "mapping") return v.is_dict();
   // Undefined is iterable and has __len__/__getitem__ in jinja2, so it passes both of these.
   if (name == "iterable") return v.kind() == K::List || v.kind() == K::Dict || v.kind() == K::String || v.is_undefined();
-  if (name == "sequence") return v.is_plain_list() || v.kind() == K::Dict || v.kind() == K::String || v.is_undefined();
+  if (name == "sequence")
+    return v.is_plain_list() || (v.is_list() && v.list().is_range()) || v.kind() == K::Dict || v.kind() == K::String ||
+           v.is_undefined();
   if (name == "callable") return v.is_func() || v.is_undefined();
   if (name == "lower" || name == "upper") {
     std::string s = soft_str(v);
+    if (has_cased_non_ascii(s)) unsupported(line, "the '" + name + "' test on non-ASCII letters");
     bool cased = false, ok = true;
     for (unsigned char c : s) {
       if (std::isalpha(c)) cased = true;
@@ -514,13 +530,10 @@ bool apply_test(Interpreter&, const std::string& name, const Value& v, Args& a, 
     }
     return cased && ok;
   }
-  if (name == "odd" || name == "even" || name == "divisibleby") {
-    if (v.is_undefined()) fail_undefined(v, line);
-    if (!v.is_int() && !v.is_bool()) fail(line, "the '" + name + "' test needs an integer, not " + v.type_name());
-    int64_t d = name == "divisibleby" ? a.get(0, "num").as_int() : 2;
-    if (d == 0) fail(line, "integer division or modulo by zero");
-    int64_t m = v.as_int() % d;
-    return name == "odd" ? m != 0 : m == 0;
+  if (name == "odd" || name == "even" || name == "divisibleby") {  // value % n as Python computes it
+    Value n = name == "divisibleby" ? a.get(0, "num") : Value(2);
+    Value m = binary_op(in, "%", v, n, line);
+    return name == "odd" ? m == Value(1) : m == Value(0);
   }
   if (name == "sameas") {
     Value o = a.get(0, "other");

@@ -2,6 +2,7 @@
 // attribute, item and operator rules of jinja2's sandbox, as the chat templates use them.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "chat/value.h"
@@ -30,6 +31,8 @@ Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Va
 int64_t length(const Value& v, int line);
 
 [[noreturn]] void fail_undefined(const Value& v, int line);
+// The result of py_upper & co., or Unsupported for text they cannot map (rather than mis-cased).
+std::string cased(std::optional<std::string> mapped, int line);
 
 void add_globals(Scope& scope);
 

@@ -16,6 +16,11 @@ namespace lp::chat {
   fail(line, hint.empty() ? "undefined value used" : hint);
 }
 
+std::string cased(std::optional<std::string> mapped, int line) {
+  if (!mapped) unsupported(line, "case mapping of letters beyond Latin, Greek and Cyrillic (or of ß, İ, Σ)");
+  return std::move(*mapped);
+}
+
 static Value undefined_attr(const Value& obj, const std::string& name) {
   return Value::undefined(quote(obj.type_name() + " object") + " has no attribute '" + name + "'");
 }
@@ -163,10 +168,10 @@ static Value string_method(const Value& self, const std::string& name) {
       if (!affix_match(s, Value(affix), name == "removeprefix", line)) return self;
       return Value(name == "removeprefix" ? s.substr(affix.size()) : s.substr(0, s.size() - affix.size()));
     }
-    if (name == "upper") return Value(py_upper(s));
-    if (name == "lower") return Value(py_lower(s));
-    if (name == "title") return Value(py_title(s));
-    if (name == "capitalize") return Value(py_capitalize(s));
+    if (name == "upper") return Value(cased(py_upper(s), line));
+    if (name == "lower") return Value(cased(py_lower(s), line));
+    if (name == "title") return Value(cased(py_title(s), line));
+    if (name == "capitalize") return Value(cased(py_capitalize(s), line));
     if (name == "find" || name == "rfind" || name == "index" || name == "rindex") {
       const std::string& sub = need_string(a.get(0, "sub"), "find argument", line);
       if (a.pos.size() > 1) unsupported(line, "start/end arguments of str." + name);
@@ -200,6 +205,8 @@ static Value string_method(const Value& self, const std::string& name) {
       }
       return Value(std::move(r));
     }
+    for (unsigned char c : s)  // Python's is*() know Unicode categories; these checks know ASCII
+      if (c >= 0x80) unsupported(line, "str." + name + "() on non-ASCII text");
     bool any = false, all = !s.empty();
     for (unsigned char c : s) {
       bool r = name == "isdigit" ? (c >= '0' && c <= '9')
@@ -337,10 +344,11 @@ static std::vector<size_t> slice_indices(int64_t n, const Value& start, const Va
 
 Value get_slice(const Value& obj, const Value& start, const Value& stop, const Value& step, int line) {
   if (obj.is_undefined()) fail_undefined(obj, line);
-  if (obj.is_plain_list()) {
+  if (obj.is_plain_list() || (obj.is_list() && obj.list().is_range())) {
     const auto& items = obj.list().items;
     std::vector<Value> out;
     for (size_t i : slice_indices(static_cast<int64_t>(items.size()), start, stop, step, line)) out.push_back(items[i]);
+    if (obj.list().is_range()) return Value::view(std::move(out), "range");  // a slice of a range is a range
     return Value::list(std::move(out), obj.list().tuple);
   }
   if (obj.is_string()) {
@@ -357,6 +365,7 @@ std::vector<Value> iterate(const Value& v, int line) {
     case Value::Kind::Undefined: return {};
     case Value::Kind::List: {
       const ListObj& l = v.list();
+      if (!l.broken.empty()) fail(line, l.broken);
       if (!l.iterator) return l.items;
       std::vector<Value> rest(l.items.begin() + static_cast<std::ptrdiff_t>(std::min(l.consumed, l.items.size())), l.items.end());
       l.consumed = l.items.size();
@@ -384,6 +393,7 @@ bool contains(const Value& container, const Value& item, int line) {
       return container.str().find(need_string(item, "'in <string>' left operand", line)) != std::string::npos;
     case Value::Kind::List: {
       const ListObj& l = container.list();
+      if (!l.broken.empty()) fail(line, l.broken);
       for (size_t i = l.iterator ? l.consumed : 0; i < l.items.size(); ++i)
         if (l.items[i] == item) {
           if (l.iterator) l.consumed = i + 1;
@@ -392,7 +402,9 @@ bool contains(const Value& container, const Value& item, int line) {
       if (l.iterator) l.consumed = l.items.size();
       return false;
     }
-    case Value::Kind::Dict: return container.dict().find(item) != nullptr;
+    case Value::Kind::Dict:
+      if (item.is_list() || item.is_dict()) fail(line, "unhashable type: '" + item.type_name() + "'");
+      return container.dict().find(item) != nullptr;
     default: fail(line, "argument of type '" + container.type_name() + "' is not iterable");
   }
 }
@@ -421,7 +433,7 @@ static bool sub_ovf(int64_t x, int64_t y, int64_t* r) { return __builtin_sub_ove
 static bool mul_ovf(int64_t x, int64_t y, int64_t* r) { return __builtin_mul_overflow(x, y, r); }
 
 static Value repeat(Interpreter& in, const Value& seq, int64_t n, int line) {
-  if (n <= 0) return seq.is_string() ? Value("") : Value::list({});
+  if (n <= 0) return seq.is_string() ? Value("") : Value::list({}, seq.list().tuple);
   if (seq.is_string()) {
     in.check_size(seq.str().size() * static_cast<size_t>(std::min<int64_t>(n, 1 << 30)), line);
     std::string out;
@@ -431,7 +443,7 @@ static Value repeat(Interpreter& in, const Value& seq, int64_t n, int line) {
   in.check_size(seq.list().items.size() * static_cast<size_t>(std::min<int64_t>(n, 1 << 30)) * 16, line);
   std::vector<Value> out;
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), seq.list().items.begin(), seq.list().items.end());
-  return Value::list(std::move(out));
+  return Value::list(std::move(out), seq.list().tuple);
 }
 
 Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Value& b, int line) {
@@ -442,6 +454,7 @@ Value binary_op(Interpreter& in, const std::string& op, const Value& a, const Va
     in.check_size(s.size(), line);
     return Value(std::move(s));
   }
+  if (op == "%" && a.is_string()) unsupported(line, "printf-style '%' string formatting");
   if (a.is_undefined()) fail_undefined(a, line);
   if (b.is_undefined()) fail_undefined(b, line);
   auto type_error = [&]() -> Value {

@@ -203,41 +203,158 @@ std::string py_replace(std::string_view s, std::string_view old, std::string_vie
   return out;
 }
 
-static bool is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80; }
-static char up(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
-static char low(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
-
-std::string py_upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = up(c);
-  return out;
+// One code point's simple case mapping; false for a letter this table does not know or that Python
+// maps to several letters.
+static bool map_case(uint32_t c, bool upper, uint32_t& out) {
+  out = c;
+  if (c < 0x80) {
+    if (upper && c >= 'a' && c <= 'z') out = c - 32;
+    if (!upper && c >= 'A' && c <= 'Z') out = c + 32;
+    return true;
+  }
+  auto pair = [&](bool upper_is_even) {  // ranges where upper and lower alternate
+    bool even = c % 2 == 0;
+    if (upper && even != upper_is_even) out = c - 1;
+    if (!upper && even == upper_is_even) out = c + 1;
+    return true;
+  };
+  if (c == 0x345) return false;                   // ypogegrammeni: uppercases to Ι
+  if (c == 0x3a2 || (c == 0x4c0 && upper)) return true;  // unassigned; Ӏ is already upper
+  if (upper) {
+    if (c == 0xb5) return out = 0x39c, true;
+    if (c == 0xdf || c == 0x149 || c == 0x390 || c == 0x3b0) return false;  // ß, ŉ, ΐ, ΰ become two letters
+    if (c == 0xff) return out = 0x178, true;
+    if (c == 0x131) return out = 'I', true;
+    if (c == 0x17f) return out = 'S', true;
+    if (c == 0x3c2) return out = 0x3a3, true;
+    if (c == 0x3ac) return out = 0x386, true;
+    if (c == 0x3cc) return out = 0x38c, true;
+    if (c == 0x4cf) return out = 0x4c0, true;
+  } else {
+    if (c == 0x130 || c == 0x3a3) return false;  // İ becomes two code points; Σ depends on the word end
+    if (c == 0x178) return out = 0xff, true;
+    if (c == 0x386) return out = 0x3ac, true;
+    if (c == 0x38c) return out = 0x3cc, true;
+    if (c == 0x4c0) return out = 0x4cf, true;
+  }
+  if (c < 0xc0) return true;
+  if (c <= 0xff) {
+    if (c == 0xd7 || c == 0xf7) return true;
+    if (upper && c >= 0xe0) out = c - 0x20;
+    if (!upper && c < 0xdf) out = c + 0x20;
+    return true;
+  }
+  if (c <= 0x137) return c == 0x130 || c == 0x131 ? true : pair(true);
+  if (c == 0x138) return true;
+  if (c <= 0x148) return pair(false);
+  if (c <= 0x177) return pair(true);
+  if (c <= 0x17e) return c == 0x178 ? true : pair(false);
+  if (c < 0x2b0) return false;  // Latin Extended-B and IPA: not in this table
+  if (c < 0x370) return true;   // modifier letters and combining marks are uncased
+  if (c <= 0x3ff) {
+    if (c >= 0x391 && c <= 0x3ab) return upper ? true : (out = c + 0x20, true);
+    if (c >= 0x3b1 && c <= 0x3cb) return upper ? (out = c - 0x20, true) : true;
+    if (c >= 0x388 && c <= 0x38a) return upper ? true : (out = c + 0x25, true);
+    if (c >= 0x3ad && c <= 0x3af) return upper ? (out = c - 0x25, true) : true;
+    if (c == 0x38e || c == 0x38f) return upper ? true : (out = c + 0x3f, true);
+    if (c == 0x3cd || c == 0x3ce) return upper ? (out = c - 0x3f, true) : true;
+    return c == 0x387 || (c >= 0x374 && c <= 0x375) || (c >= 0x384 && c <= 0x385);  // accents, punctuation
+  }
+  if (c <= 0x40f) return upper ? true : (out = c + 0x50, true);
+  if (c <= 0x42f) return upper ? true : (out = c + 0x20, true);
+  if (c <= 0x44f) return upper ? (out = c - 0x20, true) : true;
+  if (c <= 0x45f) return upper ? (out = c - 0x50, true) : true;
+  if (c <= 0x481) return pair(true);
+  if (c <= 0x489) return true;  // combining marks
+  if (c <= 0x4bf) return pair(true);
+  if (c <= 0x4ce) return pair(false);
+  if (c <= 0x52f) return pair(true);
+  std::string one;
+  append_utf8(one, c);
+  return !has_cased_non_ascii(one);  // uncased (CJK, emoji, ...) maps to itself
 }
 
-std::string py_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = low(c);
-  return out;
+static bool is_cased(uint32_t c) {
+  // Lowercase letters without an uppercase (ª º ĸ, modifier letters) still count for title().
+  if (c == 0xaa || c == 0xba || c == 0x138 || (c >= 0x2b0 && c <= 0x2b8) || c == 0x2c0 || c == 0x2c1 ||
+      (c >= 0x2e0 && c <= 0x2e4) || c == 0x37a)
+    return true;
+  uint32_t u = 0, l = 0;
+  return (map_case(c, true, u) && u != c) || (map_case(c, false, l) && l != c);
 }
 
-std::string py_title(std::string_view s) {
-  std::string out(s);
-  bool prev_cased = false;
-  for (char& c : out) {
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 0x80) {
-      prev_cased = (u & 0xc0) == 0x80 ? prev_cased : true;
-      continue;
-    }
-    c = prev_cased ? low(c) : up(c);
-    prev_cased = is_alpha(u);
+static std::optional<std::string> map_string(std::string_view s, bool upper) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    uint32_t c = decode_utf8(s, i), m = 0;
+    if (!map_case(c, upper, m)) return std::nullopt;
+    append_utf8(out, m);
   }
   return out;
 }
 
-std::string py_capitalize(std::string_view s) {
-  std::string out = py_lower(s);
-  if (!out.empty()) out[0] = up(out[0]);
+std::optional<std::string> py_upper(std::string_view s) { return map_string(s, true); }
+std::optional<std::string> py_lower(std::string_view s) { return map_string(s, false); }
+
+std::optional<std::string> py_title(std::string_view s) {
+  std::string out;
+  bool prev_cased = false;
+  size_t i = 0;
+  while (i < s.size()) {
+    uint32_t c = decode_utf8(s, i), m = 0;
+    if (!map_case(c, !prev_cased, m)) return std::nullopt;
+    append_utf8(out, m);
+    prev_cased = is_cased(c);
+  }
   return out;
+}
+
+std::optional<std::string> py_capitalize(std::string_view s) {
+  std::string out;
+  size_t i = 0;
+  bool first = true;
+  while (i < s.size()) {
+    uint32_t c = decode_utf8(s, i), m = 0;
+    if (!map_case(c, first, m)) return std::nullopt;
+    append_utf8(out, m);
+    first = false;
+  }
+  return out;
+}
+
+std::optional<std::string> jinja_title(std::string_view s) {
+  // Words start after whitespace, '-' and opening brackets: first letter upper, the rest lower.
+  std::string out;
+  bool start = true;
+  size_t i = 0;
+  while (i < s.size()) {
+    uint32_t c = decode_utf8(s, i), m = 0;
+    bool sep = is_py_space(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
+    if (!sep && !map_case(c, start, m)) return std::nullopt;
+    append_utf8(out, sep ? c : m);
+    start = sep;
+  }
+  return out;
+}
+
+bool has_cased_non_ascii(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    uint32_t c = decode_utf8(s, i);
+    if (c == 0xb5 || (c >= 0xc0 && c <= 0x2af && c != 0xd7 && c != 0xf7) || (c >= 0x370 && c <= 0x58f) ||
+        (c >= 0x10a0 && c <= 0x10ff) || (c >= 0x13a0 && c <= 0x13fd) || (c >= 0x1c80 && c <= 0x1cbf) ||
+        (c >= 0x1e00 && c <= 0x1fff) || (c >= 0x2100 && c <= 0x2184) || (c >= 0x24b6 && c <= 0x24e9) ||
+        (c >= 0x2c00 && c <= 0x2d2f) || (c >= 0xa640 && c <= 0xa7ff) || (c >= 0xab70 && c <= 0xabbf) ||
+        (c >= 0xfb00 && c <= 0xfb17) || (c >= 0xff21 && c <= 0xff5a) || (c >= 0x10400 && c <= 0x1e95f))
+      return true;
+  }
+  return false;
 }
 
 }  // namespace lp::chat

@@ -1,8 +1,8 @@
-// Python str semantics over UTF-8: code-point counting and slicing, whitespace, split, strip, title.
-// Case mapping is ASCII only (templates change the case of role names and keywords).
+// Python str semantics over UTF-8: code-point counting and slicing, whitespace, split, strip, case.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +21,14 @@ std::vector<std::string> py_split(std::string_view s, const std::string* sep, in
 std::vector<std::string> py_rsplit(std::string_view s, const std::string* sep, int64_t maxsplit);
 std::vector<std::string> py_splitlines(std::string_view s);  // str.splitlines(), ends dropped
 std::string py_replace(std::string_view s, std::string_view old, std::string_view repl, int64_t count);
-std::string py_upper(std::string_view s);
-std::string py_lower(std::string_view s);
-std::string py_title(std::string_view s);       // str.title()
-std::string py_capitalize(std::string_view s);  // str.capitalize()
+// Case mapping knows ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic; for other cased letters
+// and the few that map to several letters (ß, final sigma, ...) it returns nullopt.
+std::optional<std::string> py_upper(std::string_view s);
+std::optional<std::string> py_lower(std::string_view s);
+std::optional<std::string> py_title(std::string_view s);       // str.title()
+std::optional<std::string> py_capitalize(std::string_view s);  // str.capitalize()
+std::optional<std::string> jinja_title(std::string_view s);    // jinja2's title filter
+// A letter outside ASCII that Python's case mapping would change (Latin, Greek, Cyrillic, ...).
+bool has_cased_non_ascii(std::string_view s);
 
 }  // namespace lp::chat

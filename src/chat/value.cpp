@@ -60,6 +60,12 @@ Value Value::iterator(std::vector<Value> items, const char* type) {
   return r;
 }
 
+Value Value::broken_iterator(std::string error) {
+  Value r = iterator({});
+  std::get<std::shared_ptr<ListObj>>(r.v_)->broken = std::move(error);
+  return r;
+}
+
 Value Value::view(std::vector<Value> items, const char* type) {
   Value r = list(std::move(items));
   std::get<std::shared_ptr<ListObj>>(r.v_)->view = type;
@@ -211,7 +217,7 @@ static std::string repr_string(const std::string& s) {
 
 std::string Value::repr() const {
   if (is_string()) return repr_string(str());
-  if (is_undefined()) return "";
+  if (is_undefined()) return "Undefined";
   return to_str();
 }
 
@@ -300,6 +306,7 @@ bool operator==(const Value& a, const Value& b) {
     case Value::Kind::String: return a.str() == b.str();
     case Value::Kind::List: {
       const auto &x = a.list().items, &y = b.list().items;
+      if (a.list().is_range() && b.list().is_range()) return x == y;  // ranges compare by their items
       if (!a.list().plain() || !b.list().plain()) return &a.list() == &b.list();
       if (a.list().tuple != b.list().tuple || x.size() != y.size()) return false;
       for (size_t i = 0; i < x.size(); ++i)
@@ -327,12 +334,11 @@ bool less_than(const Value& a, const Value& b) {
     return a.as_int() < b.as_int();
   }
   if (a.is_string() && b.is_string()) return a.str() < b.str();  // UTF-8 byte order is code point order
-  if (a.is_plain_list() && b.is_plain_list()) {
+  if (a.is_plain_list() && b.is_plain_list() && a.list().tuple == b.list().tuple) {
+    // Python compares the first items that differ (by ==), so equal unorderable items are fine.
     const auto &x = a.list().items, &y = b.list().items;
-    for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      if (less_than(x[i], y[i])) return true;
-      if (less_than(y[i], x[i])) return false;
-    }
+    for (size_t i = 0; i < x.size() && i < y.size(); ++i)
+      if (!(x[i] == y[i])) return less_than(x[i], y[i]);
     return x.size() < y.size();
   }
   fail(0, "'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");

@@ -32,6 +32,7 @@ struct ListObj {
   const char* view = nullptr;      // Python type name of a dict view
   mutable size_t consumed = 0;     // iterators: items already taken
   int depth = 1;                   // nesting of lists and dicts, bounded so printing cannot overflow the stack
+  std::string broken;              // an iterator whose generator failed: iterating it raises this
   bool plain() const { return !iterator && !view; }
   bool is_range() const { return view && view[0] == 'r'; }  // range(): a sized, subscriptable view
 };
@@ -79,6 +80,7 @@ class Value {
   static Value list(std::vector<Value> items, bool tuple = false);
   static Value iterator(std::vector<Value> items, const char* type = "generator");
   static Value view(std::vector<Value> items, const char* type);
+  static Value broken_iterator(std::string error);  // a generator that raises `error` when iterated
   static Value dict(DictObj d);
   static Value func(std::string name, std::function<Value(Interpreter&, Args&)> fn);
   static Value ns(DictObj attrs);

@@ -11,6 +11,7 @@ A template is identical when every conversation gives the same bytes, or both en
 and never differs. Exits 1 when any template differs or fewer than 95% are identical."""
 
 import argparse
+import copy
 import datetime
 import json
 import struct
@@ -258,7 +259,9 @@ def render_jinja2(templates, cases):
             results.append({"error": f"{type(t).__name__}: {t}"})
             continue
         try:
-            results.append({"ok": t.render(**c["context"])})
+            # A copy: Python's += can mutate a list in place (jinja2's indent filter does), which
+            # must not leak into the next case or into the fixtures llamaprof reads.
+            results.append({"ok": t.render(**copy.deepcopy(c["context"]))})
         except Exception as e:  # noqa: BLE001
             results.append({"error": f"{type(e).__name__}: {e}"})
     return results

@@ -138,6 +138,12 @@ TEST(ChatTemplate, PythonMethodsLlamaprofLacksAreUnsupported) {
   expect_error([] { render("{% for x in [1, 2] %}{{ loop.changed(x) }}{% endfor %}"); }, lp::ErrorKind::Unsupported,
                "loop.changed()");
   EXPECT_EQ(render("{{ 'prefix-body'.removeprefix('prefix-') }}{{ 'a.txt'.removesuffix('.md') }}"), "bodya.txt");
+  // Case mapping covers Latin, Greek and Cyrillic; other cased letters are refused, not left unchanged.
+  EXPECT_EQ(render("{{ 'Café Ÿ Straße' | lower }}|{{ 'éa ΑΒγ жЖ' | upper }}|{{ 'élan vital' | title }}"),
+            "café ÿ straße|ÉA ΑΒΓ ЖЖ|Élan Vital");
+  expect_error([] { render("{{ 'straße' | upper }}"); }, lp::ErrorKind::Unsupported, "case mapping");
+  expect_error([] { render("{{ 'Ꭰ' | lower }}"); }, lp::ErrorKind::Unsupported, "case mapping");
+  EXPECT_EQ(render("{{ '中文 ok 😀' | upper }}|{{ '中a b'.title() }}"), "中文 OK 😀|中A B");
 }
 
 TEST(ChatTemplate, WhitespaceControlAndTrailingNewline) {
