@@ -332,7 +332,8 @@ py::dict Job::result() {
 lp::GenerateParams make_params(int max_tokens, float temperature, int top_k, float top_p, float min_p,
                                float repeat_penalty, int repeat_last_n, float frequency_penalty,
                                float presence_penalty, std::vector<std::string> stop, uint64_t seed,
-                               int top_candidates, std::optional<bool> add_bos, bool special, bool keep_cache) {
+                               int top_candidates, std::optional<bool> add_bos, bool special, bool keep_cache,
+                               bool ignore_eos) {
   if (top_candidates < 0) {
     throw lp::Error(lp::ErrorKind::InvalidArgument,
                     "top_candidates must be >= 0 (got " + std::to_string(top_candidates) + ")");
@@ -353,6 +354,7 @@ lp::GenerateParams make_params(int max_tokens, float temperature, int top_k, flo
   gp.add_bos = add_bos;
   gp.parse_special = special;
   gp.keep_cache = keep_cache;
+  gp.ignore_eos = ignore_eos;
   return gp;
 }
 
@@ -534,11 +536,11 @@ PYBIND11_MODULE(_llamaprof, m) {
           [](Engine& e, const py::object& prompt, bool stream, bool logprobs, int max_tokens, float temperature,
              int top_k, float top_p, float min_p, float repeat_penalty, int repeat_last_n, float frequency_penalty,
              float presence_penalty, std::vector<std::string> stop, uint64_t seed, int top_candidates,
-             std::optional<bool> add_bos, bool special, bool keep_cache) {
+             std::optional<bool> add_bos, bool special, bool keep_cache, bool ignore_eos) {
             lp::GenerateParams gp =
                 make_params(max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n,
                             frequency_penalty, presence_penalty, std::move(stop), seed, top_candidates, add_bos,
-                            special, keep_cache);
+                            special, keep_cache, ignore_eos);
             return std::make_unique<Job>(e, text_arg(prompt, "prompt"), std::move(gp), stream, logprobs);
           },
           // The Job's worker uses the Engine: keep the Engine alive as long as the Job.
@@ -548,7 +550,7 @@ PYBIND11_MODULE(_llamaprof, m) {
           py::arg("repeat_last_n") = 64, py::arg("frequency_penalty") = 0.0f, py::arg("presence_penalty") = 0.0f,
           py::arg("stop") = std::vector<std::string>{}, py::arg("seed") = uint64_t(0xFFFFFFFF),
           py::arg("top_candidates") = 0, py::arg("add_bos") = py::none(), py::arg("special") = false,
-          py::arg("keep_cache") = false)
+          py::arg("keep_cache") = false, py::arg("ignore_eos") = false)
       .def("cancel", &Engine::cancel_running, "stops the running generation before its next forward pass")
       .def(
           "eval",

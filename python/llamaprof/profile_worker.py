@@ -106,10 +106,11 @@ def run(args):
     trace = open(args.trace, "w", encoding="utf-8") if args.trace else None
     engine.reset_stats()
     pool_before = _pool(engine.thread_times())
-    # The C++ worker's sampler: SamplerParams defaults with the given seed.
+    # The C++ worker's sampler: SamplerParams defaults with the given seed. End of generation is
+    # ignored, as in every engine of the matrix, so all of them generate max_tokens.
     gen_start = _sample()
     stream = model.stream(prompt, max_tokens=args.max_tokens, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
-                          repeat_penalty=1.1, seed=args.seed, top_candidates=args.top)
+                          repeat_penalty=1.1, seed=args.seed, top_candidates=args.top, ignore_eos=True)
     first_token = None
     for tok in stream:
         if first_token is None:

@@ -38,13 +38,7 @@ class LlamaprofEngine : public Engine {
   nlohmann::json parse(const ChildResult& child, const RunSpec&) const override {
     nlohmann::json rec = last_json_line(child.stdout_text);
     if (!rec.is_object()) throw EngineFailure("printed no JSON record: " + child.stdout_text.substr(0, 200));
-    // The workers stop at end of sequence: the Python binding's generate/stream take no
-    // ignore_eos (python/bindings.cpp), and the C++ worker keeps the same behaviour for parity.
-    rec["ignore_eos"] = false;
-    if (rec.value("comp_tokens", 0) < rec.value("max_tokens", 0)) {
-      rec["missing"] = {"ignore_eos: stopped at end of sequence after " + std::to_string(rec.value("comp_tokens", 0)) +
-                        " tokens (the Python binding has no ignore_eos; the C++ worker matches it)"};
-    }
+    rec["ignore_eos"] = true;  // both workers generate past end of generation, as llama.cpp's --ignore-eos
     return rec;
   }
 

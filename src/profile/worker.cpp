@@ -104,6 +104,7 @@ nlohmann::json run_worker(const WorkerOptions& o, const CpuSample& process_start
   gp.max_tokens = o.max_tokens;
   gp.sampler.seed = o.seed;
   gp.top_candidates = o.top_candidates;
+  gp.ignore_eos = true;  // every engine of the matrix generates max_tokens (llama.cpp: --ignore-eos)
   gp.on_token = [&](const GenerateStep& step) {
     if (!first_token) first_token = sample_now();
     if (trace.is_open()) {

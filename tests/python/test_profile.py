@@ -44,6 +44,8 @@ def test_matrix_with_both_front_ends(tmp_path):
         assert run["residency_pct"] > 95  # --cache warm
         trace = (out / run["trace_file"]).read_text().splitlines()
         assert len(trace) == run["comp_tokens"]
+        # Both workers ignore end of generation, so every run generates the full length.
+        assert run["ignore_eos"] is True and run["comp_tokens"] == run["max_tokens"]
         step = json.loads(trace[0])
         assert set(step) >= {"index", "id", "text", "latency_ms", "candidates"}
     assert {r["front_end"] for r in runs} == {"cli", "python"}
