@@ -118,6 +118,24 @@ TEST(ChatFormat, Errors) {
   EXPECT_THROW(ChatFormat::for_model(tiny(), bad), Error);
 }
 
+// The GGUF's own template, with bos_token written by it (as Llama 2's and Mistral's templates do).
+TEST(ChatFormat, GgufTemplate) {
+  test::TinyModelSpec spec;
+  spec.chat_template = "{{ bos_token }}{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}{{ eos_token }}"
+                       "{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}";
+  Model m = Model::load(test::write_tiny_model(test::temp_path("chat_gguf.gguf"), spec));
+  ChatFormat f = ChatFormat::for_model(m);
+  EXPECT_EQ(f.name(), "gguf");
+  auto msgs = ordered_json::parse(R"([{"role":"user","content":"the"}])");
+  EXPECT_EQ(f.render(msgs), "<s>[user] the</s>[assistant] ");
+  std::vector<TokenId> ids = f.prompt_tokens(msgs);
+  EXPECT_EQ(ids[0], m.bos());
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), m.bos()), 1);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), m.eos()), 1);  // "</s>" parsed as the EOS token
+  // A built-in name still overrides the GGUF's template.
+  EXPECT_EQ(ChatFormat::for_model(m, "zephyr").name(), "zephyr");
+}
+
 TEST(ChatFormat, TemplateFile) {
   const std::string path = test::temp_path("t.jinja");
   std::ofstream(path) << "{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}";

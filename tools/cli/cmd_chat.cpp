@@ -148,7 +148,7 @@ int chat(const ChatOptions& o) {
     } catch (const Error& e) {
       // The conversation stays as it was (the message is taken back): the user can /clear.
       std::fflush(stdout);
-      std::fprintf(stderr, "llamaprof: error: %s\n", e.what());
+      std::fprintf(stderr, "llamaprof: error: %s (/clear starts a new conversation)\n", e.what());
     }
     g_interrupted.store(false);
   }
