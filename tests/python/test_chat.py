@@ -146,3 +146,61 @@ def test_cli_run_chat_errors(tiny_path, tmp_path):
     r = subprocess.run([str(cli_path()), "run", "-m", str(tiny_path), "--system", "x", "-p", "hi"],
                        capture_output=True, text=True)
     assert r.returncode == 2  # --system needs --chat
+
+
+def with_chat_template(src, dst, template: str):
+    """A copy of the GGUF src with tokenizer.chat_template added (after the other keys)."""
+    import struct
+
+    data = src.read_bytes()
+    pos = 24
+    fixed = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+    def skip_value(t):
+        nonlocal pos
+        if t == 8:
+            (n,) = struct.unpack_from("<Q", data, pos)
+            pos += 8 + n
+        elif t == 9:
+            et, n = struct.unpack_from("<IQ", data, pos)
+            pos += 12
+            for _ in range(n):
+                skip_value(et)
+        else:
+            pos += fixed[t]
+
+    n_tensors, n_kv = struct.unpack_from("<QQ", data, 8)
+    for _ in range(n_kv):
+        skip_value(8)  # the key
+        (t,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        skip_value(t)
+    kv_end = pos
+    for _ in range(n_tensors):
+        skip_value(8)
+        (nd,) = struct.unpack_from("<I", data, pos)
+        pos += 4 + 8 * nd + 4 + 8
+    align = 32  # general.alignment is absent in make-model's files
+    data_start = (pos + align - 1) // align * align
+    key, val = b"tokenizer.chat_template", template.encode()
+    kv = struct.pack("<Q", len(key)) + key + struct.pack("<IQ", 8, len(val)) + val
+    head = data[:16] + struct.pack("<Q", n_kv + 1) + data[24:kv_end] + kv + data[kv_end:pos]
+    dst.write_bytes(head + b"\0" * (-len(head) % align) + data[data_start:])
+    return dst
+
+
+def test_gguf_template_by_default(tiny_path, tmp_path):
+    tmpl = ("{{ bos_token }}{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{{ eos_token }}{% endfor %}"
+            "{% if add_generation_prompt %}<assistant>{% endif %}")
+    path = with_chat_template(tiny_path, tmp_path / "templated.gguf", tmpl)
+    llm = llamaprof.Llama(str(path), n_ctx=256, n_threads=1, verbose=False)
+    assert llm.metadata["tokenizer.chat_template"] == tmpl
+    assert llm.chat_format == "chat_template.default"
+    out = llm.create_chat_completion([{"role": "user", "content": "hi"}], max_tokens=3, temperature=0)
+    # The template writes BOS: the prompt has exactly one ("<s><user>hi</s><assistant>").
+    ids = llm.tokenize(b"<s><user>hi</s><assistant>", add_bos=False, special=True)
+    assert ids[0] == llm.token_bos() and ids.count(llm.token_bos()) == 1
+    assert out["usage"]["prompt_tokens"] == len(ids)
+    cli = json.loads(subprocess.run([str(cli_path()), "run", "-m", str(path), "--chat", "--json", "-n", "3", "--temp",
+                                     "0", "-t", "1", "-p", "hi"], capture_output=True, text=True, check=True).stdout)
+    assert cli["prompt_ids"] == ids
