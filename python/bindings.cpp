@@ -3,6 +3,7 @@
 // (Model, Llama) on top of the two classes here:
 //   Engine  one Model and one Context; tokenizer, generation, logits (buffer protocol), stats
 //   Job     one generation running on a worker thread; stream() reads its steps from a queue
+//   ChatFormat  a model's chat template (or a built-in one): messages -> prompt text
 //
 // Threading: a generation runs on its own std::thread and never touches the GIL. The Python
 // thread waits on a condition variable with the GIL released, waking every kSignalPollMs to run
@@ -26,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "llamaprof/chat_session.h"
 #include "llamaprof/context.h"
 #include "llamaprof/error.h"
 #include "llamaprof/generate.h"
@@ -460,6 +462,22 @@ PYBIND11_MODULE(_llamaprof, m) {
     }
   });
 
+  m.def("builtin_chat_formats", &lp::builtin_chat_formats, "llama.cpp's names of the built-in chat formats");
+
+  // Messages cross as a JSON string: the C++ side checks them, Python's json module encodes them.
+  py::class_<lp::ChatFormat>(m, "ChatFormat")
+      .def_property_readonly("name", &lp::ChatFormat::name)
+      .def(
+          "render",
+          [](const lp::ChatFormat& f, const std::string& messages_json, bool add_generation_prompt) {
+            nlohmann::ordered_json msgs = nlohmann::ordered_json::parse(messages_json, nullptr, false);
+            if (msgs.is_discarded()) throw lp::Error(lp::ErrorKind::InvalidArgument, "chat messages are not valid JSON");
+            return to_str(f.render(msgs, add_generation_prompt));
+          },
+          py::arg("messages_json"), py::arg("add_generation_prompt") = true)
+      .def("add_bos", [](const lp::ChatFormat& f, const py::object& prompt) { return f.add_bos(text_arg(prompt, "prompt")); },
+           "whether the rendered prompt needs BOS from the tokenizer (false when the template wrote it)");
+
   py::class_<Job>(m, "Job")
       .def("next", &Job::next_step, "the next generated step as a dict, or None when finished")
       .def("result", &Job::result, "waits for the end; the result dict")
@@ -551,6 +569,12 @@ PYBIND11_MODULE(_llamaprof, m) {
           py::arg("stop") = std::vector<std::string>{}, py::arg("seed") = uint64_t(0xFFFFFFFF),
           py::arg("top_candidates") = 0, py::arg("add_bos") = py::none(), py::arg("special") = false,
           py::arg("keep_cache") = false, py::arg("ignore_eos") = false)
+      .def(
+          "chat_format",
+          [](Engine& e, const std::string& spec) { return lp::ChatFormat::for_model(e.model(), spec); },
+          // The format refers to the Engine's Model.
+          py::keep_alive<0, 1>(), py::arg("spec") = "",
+          "the model's tokenizer.chat_template (spec ''), a built-in format by name, or a Jinja file")
       .def("cancel", &Engine::cancel_running, "stops the running generation before its next forward pass")
       .def(
           "eval",

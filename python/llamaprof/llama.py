@@ -15,10 +15,18 @@ Results have llama-cpp-python's dict shapes (OpenAI "text_completion"). Differen
     default (LLAMA_DEFAULT_SEED, or -1) draws a fresh random seed per completion;
   - a prompt given as a list of token ids is detokenized to text and tokenized again;
   - Ctrl-C raises KeyboardInterrupt after the engine stops cleanly (see llamaprof.model).
+
+Chat: create_chat_completion(messages) formats OpenAI-style messages with the engine's renderer
+(C++, the one `llamaprof run --chat` uses): chat_format=None takes the GGUF's
+tokenizer.chat_template (Llama.chat_format is then "chat_template.default", as in llama-cpp-python),
+or name a built-in format (chatml, llama2, llama3, mistral-v7, gemma, phi3, zephyr) or a Jinja file.
+Keywords it cannot honour (tools, functions, response_format, grammar, logprobs, ...) raise
+NotImplementedError naming the keyword instead of being ignored.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import sys
@@ -26,6 +34,7 @@ import time
 import uuid
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
+from . import _llamaprof
 from .model import Completion, Model
 
 LLAMA_DEFAULT_SEED = 0xFFFFFFFF
@@ -35,7 +44,7 @@ class Llama:
     def __init__(self, model_path: str, *, n_gpu_layers: int = 0, seed: int = LLAMA_DEFAULT_SEED,
                  n_ctx: int = 512, n_batch: int = 512, n_threads: Optional[int] = None,
                  n_threads_batch: Optional[int] = None, use_mmap: bool = True, use_mlock: bool = False,
-                 logits_all: bool = False, verbose: bool = True, **kwargs):
+                 logits_all: bool = False, verbose: bool = True, chat_format: Optional[str] = None, **kwargs):
         self.model_path = os.fspath(model_path)
         self.verbose = verbose
         self.seed = seed
@@ -44,6 +53,20 @@ class Llama:
         self.n_batch = self._model.n_batch
         self.n_threads = self._model.n_threads
         self.metadata: Dict[str, str] = self._model.metadata()
+        # A model without a template still completes text; chat then raises naming the choice.
+        self._chat_error: Optional[str] = None
+        self._chat = None
+        if chat_format is None:
+            if "tokenizer.chat_template" in self.metadata:
+                self._chat = self._model._engine.chat_format("")
+                chat_format = "chat_template.default"
+            else:
+                names = ", ".join(_llamaprof.builtin_chat_formats())
+                self._chat_error = (f"{self.model_path} has no tokenizer.chat_template: pass chat_format= "
+                                    f"(built-in: {names}) or a template file")
+        else:
+            self._chat = self._model._engine.chat_format(os.fspath(chat_format))
+        self.chat_format: Optional[str] = chat_format
         if verbose:
             h = self._model.hparams
             print(f"llamaprof: loaded {self.model_path} ({self._model.type_name}, {h['n_layer']} layers, "
@@ -158,6 +181,69 @@ class Llama:
         self._print_timings(r, time.perf_counter() - t0)
         # What the decoder held back until the end is text too; the final chunk carries it.
         yield chunk(r.text[streamed:], None, _finish(r.finish_reason))
+
+    # --- chat ------------------------------------------------------------------------------------
+    def create_chat_completion(self, messages: List[dict], functions=None, function_call=None, tools=None,
+                               tool_choice=None, temperature: float = 0.2, top_p: float = 0.95, top_k: int = 40,
+                               min_p: float = 0.05, typical_p: float = 1.0, stream: bool = False,
+                               stop: Optional[Union[str, List[str]]] = None, seed: Optional[int] = None,
+                               response_format=None, max_tokens: Optional[int] = None,
+                               presence_penalty: float = 0.0, frequency_penalty: float = 0.0,
+                               repeat_penalty: float = 1.0, tfs_z: float = 1.0, mirostat_mode: int = 0,
+                               mirostat_tau: float = 5.0, mirostat_eta: float = 0.1, model: Optional[str] = None,
+                               logits_processor=None, grammar=None, logit_bias=None,
+                               logprobs: Optional[bool] = None, top_logprobs: Optional[int] = None):
+        """OpenAI's chat.completion (or, with stream=True, an iterator of chat.completion.chunk)."""
+        unsupported = {"functions": functions is not None, "function_call": function_call is not None,
+                       "tools": tools is not None, "tool_choice": tool_choice is not None,
+                       "response_format": response_format is not None, "grammar": grammar is not None,
+                       "logits_processor": logits_processor is not None, "logit_bias": logit_bias is not None,
+                       "logprobs": bool(logprobs), "top_logprobs": top_logprobs is not None,
+                       "typical_p": typical_p != 1.0, "tfs_z": tfs_z != 1.0, "mirostat_mode": mirostat_mode != 0}
+        for name, given in unsupported.items():
+            if given:
+                raise NotImplementedError(f"create_chat_completion: {name} is not supported by llamaprof")
+        if self._chat is None:
+            raise ValueError(self._chat_error)
+        try:
+            messages_json = json.dumps(messages)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"messages must be JSON-serializable: {e}") from None
+        prompt = self._chat.render(messages_json, True)
+        kwargs = dict(max_tokens=0 if max_tokens is None else max_tokens, temperature=temperature, top_k=top_k,
+                      top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
+                      frequency_penalty=frequency_penalty, presence_penalty=presence_penalty, stop=stop,
+                      seed=self._seed_for_call(seed), add_bos=self._chat.add_bos(prompt), special=True)
+        meta = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(time.time()), "model": model or self.model_path}
+        if stream:
+            return self._chat_stream(meta, prompt, kwargs)
+        t0 = time.perf_counter()
+        r = self._model.generate(prompt, **kwargs)
+        self._print_timings(r, time.perf_counter() - t0)
+        return {**meta, "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": r.text}, "logprobs": None,
+                             "finish_reason": _finish(r.finish_reason)}],
+                "usage": {"prompt_tokens": len(r.prompt_tokens), "completion_tokens": len(r.tokens),
+                          "total_tokens": len(r.prompt_tokens) + len(r.tokens)}}
+
+    def _chat_stream(self, meta: dict, prompt: str, kwargs: dict) -> Iterator[dict]:
+        def chunk(delta: dict, finish_reason) -> dict:
+            return {**meta, "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]}
+
+        t0 = time.perf_counter()
+        with self._model.stream(prompt, **kwargs) as s:
+            yield chunk({"role": "assistant"}, None)
+            streamed = 0
+            for tok in s:
+                if tok.text:
+                    streamed += len(tok.text)
+                    yield chunk({"content": tok.text}, None)
+            s.close()
+        r: Completion = s.result
+        self._print_timings(r, time.perf_counter() - t0)
+        rest = r.text[streamed:]  # what the decoder held back until the end
+        yield chunk({"content": rest} if rest else {}, _finish(r.finish_reason))
 
     # --- helpers -----------------------------------------------------------------------------------
     def _prompt_text(self, prompt):

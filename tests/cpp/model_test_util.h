@@ -56,6 +56,7 @@ struct TinyModelSpec {
   int rope_freqs = 0;                 // rope_freqs.weight of this many factors (0: absent)
   int64_t vocab_size_key = 0;         // <arch>.vocab_size (0: absent)
   std::vector<std::string> extra_tensors;  // F32 [n_embd] tensors of these names
+  std::string chat_template;          // tokenizer.chat_template (empty: absent)
 };
 
 // <unk>, <s>, </s>, 256 byte tokens, then a few pieces.
@@ -106,6 +107,7 @@ inline std::string write_tiny_model(const std::string& path, const TinyModelSpec
   w.set("tokenizer.ggml.token_type", gguf::Value::i32_array(types));
   w.set("tokenizer.ggml.bos_token_id", gguf::Value::u32(1));
   w.set("tokenizer.ggml.eos_token_id", gguf::Value::u32(2));
+  if (!spec.chat_template.empty()) w.set("tokenizer.chat_template", gguf::Value::str(spec.chat_template));
   w.set("tokenizer.ggml.unknown_token_id", gguf::Value::u32(0));
 
   const int64_t n_vocab = int64_t(vocab.size()), e = spec.n_embd, ff = spec.n_ff;

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "commands.h"
+#include "generation_options.h"
+#include "llamaprof/chat_session.h"
 #include "llamaprof/context.h"
 #include "llamaprof/error.h"
 #include "llamaprof/generate.h"
@@ -48,6 +50,11 @@ struct RunOptions {
   bool no_bos = false;
   bool json = false;
   std::string trace;
+  // --chat: the prompt is the user message (or --messages), formatted with the chat template.
+  bool chat = false;
+  std::string system;
+  std::string messages_file;
+  std::string chat_template;
 };
 
 std::string read_all(std::istream& in) {
@@ -93,10 +100,44 @@ std::vector<TokenId> load_prompt_ids(const std::string& path) {
   }
 }
 
+// The chat messages of --chat: --messages FILE, or [--system, the prompt as the user message].
+nlohmann::ordered_json load_messages(const RunOptions& o) {
+  if (o.messages_file.empty()) {
+    nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+    if (!o.system.empty()) msgs.push_back({{"role", "system"}, {"content", o.system}});
+    msgs.push_back({{"role", "user"}, {"content", load_prompt(o)}});
+    return msgs;
+  }
+  std::ifstream f(o.messages_file, std::ios::binary);
+  if (!f) throw Error(ErrorKind::FileNotFound, "cannot open messages file " + o.messages_file);
+  try {
+    return nlohmann::ordered_json::parse(read_all(f));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::InvalidFile, o.messages_file + ": not JSON (" + e.what() + ")");
+  }
+}
+
+// Renders and tokenizes the chat prompt. A message or template that fails is bad input data
+// (exit 1), not bad usage: InvalidArgument becomes InvalidFile with the source named.
+std::vector<TokenId> chat_prompt_ids(const Model& model, const RunOptions& o, const nlohmann::ordered_json& msgs,
+                                     std::string& text) {
+  ChatFormat fmt = ChatFormat::for_model(model, o.chat_template);
+  try {
+    text = fmt.render(msgs, /*add_generation_prompt=*/true);
+    return fmt.tokenize(text);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::InvalidArgument) throw;
+    throw Error(ErrorKind::InvalidFile, (o.messages_file.empty() ? "chat prompt" : o.messages_file) + ": " + e.what());
+  }
+}
+
 int run(const RunOptions& o) {
   std::vector<TokenId> prompt_ids;
   std::string prompt;
-  if (!o.prompt_ids_file.empty()) {
+  nlohmann::ordered_json messages;
+  if (o.chat) {
+    messages = load_messages(o);
+  } else if (!o.prompt_ids_file.empty()) {
     prompt_ids = load_prompt_ids(o.prompt_ids_file);
   } else {
     prompt = load_prompt(o);
@@ -112,6 +153,9 @@ int run(const RunOptions& o) {
   cp.n_batch = o.batch;
   cp.n_threads = o.threads;
   Context ctx(model, cp);
+  std::string chat_text;  // the rendered chat prompt
+  if (o.chat) prompt_ids = chat_prompt_ids(model, o, messages, chat_text);
+  const bool from_ids = o.chat || !o.prompt_ids_file.empty();
 
   std::ofstream trace;
   if (!o.trace.empty()) {
@@ -147,8 +191,7 @@ int run(const RunOptions& o) {
   };
 
   std::signal(SIGINT, on_sigint);
-  GenerateResult r = o.prompt_ids_file.empty() ? generate(ctx, prompt, gp)
-                                                : generate(ctx, std::span<const TokenId>(prompt_ids), gp);
+  GenerateResult r = from_ids ? generate(ctx, std::span<const TokenId>(prompt_ids), gp) : generate(ctx, prompt, gp);
   std::signal(SIGINT, SIG_DFL);
 
   // After the run every weight was read once, so every page is mapped.
@@ -165,6 +208,7 @@ int run(const RunOptions& o) {
       out["candidates"] = steps;
     }
     if (huge) out["weights_huge_pages_pct"] = *huge;
+    if (o.chat) out["chat_prompt"] = chat_text;
     std::string s = dump(out);
     std::fwrite(s.data(), 1, s.size(), stdout);
     std::fputc('\n', stdout);
@@ -199,7 +243,7 @@ void register_run(CLI::App& app, int* exit_code) {
   cmd->add_option("-m,--model", o->model, "GGUF model file")->required();
   auto* p = cmd->add_option("-p,--prompt", o->prompt, "prompt text (default: read stdin)");
   auto* f = cmd->add_option("-f,--file", o->prompt_file, "read the prompt from a file")->excludes(p);
-  cmd->add_option("--prompt-ids", o->prompt_ids_file, "evaluate the token ids in FILE (a JSON array) as the prompt")
+  auto* ids = cmd->add_option("--prompt-ids", o->prompt_ids_file, "evaluate the token ids in FILE (a JSON array) as the prompt")
       ->excludes(p)
       ->excludes(f);
   cmd->add_option("--force-ids", o->force_ids_file,
@@ -207,26 +251,29 @@ void register_run(CLI::App& app, int* exit_code) {
   cmd->add_flag("--ignore-eos", o->ignore_eos, "keep generating past end-of-sequence (fixed-length benchmarks)");
   cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate (<= 0: until EOS or the context is full)")
       ->capture_default_str();
-  cmd->add_option("-t,--threads", o->threads, "worker threads (0: one per physical core)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--ctx", o->ctx, "context length in tokens (0: the model's, at most 4096)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--batch", o->batch, "prompt tokens per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--temp", o->sampler.temperature, "temperature (0: greedy)")->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_option("--top-k", o->sampler.top_k, "top-k (0: off)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  cmd->add_option("--top-p", o->sampler.top_p, "top-p (1: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  cmd->add_option("--min-p", o->sampler.min_p, "min-p (0: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  cmd->add_option("--repeat-penalty", o->sampler.repeat_penalty, "repetition penalty (1: off)")
-      ->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--seed", o->sampler.seed, "sampler seed")->capture_default_str();
+  add_context_options(cmd, o->threads, o->ctx, o->batch);
+  add_sampling_options(cmd, o->sampler);
   cmd->add_option("--stop", o->stop, "stop string (repeatable); not included in the output");
   cmd->add_option("--top-candidates", o->top_candidates,
                   "record the K most likely tokens per step (with p and logprob) in --json/--trace")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--mlock", o->mlock, "lock the model in RAM");
   cmd->add_flag("--no-mmap", o->no_mmap, "read the model into memory instead of mapping it");
-  cmd->add_flag("--no-bos", o->no_bos, "do not prepend BOS to the prompt");
+  auto* no_bos = cmd->add_flag("--no-bos", o->no_bos, "do not prepend BOS to the prompt");
+  auto* chat = cmd->add_flag("--chat", o->chat,
+                             "format the prompt as a user message with the chat template (BOS as the template says)")
+                   ->excludes(no_bos)
+                   ->excludes(ids);
+  auto* sys = cmd->add_option("--system", o->system, "with --chat: a system message before the prompt")->needs(chat);
+  cmd->add_option("--messages", o->messages_file, "with --chat: the conversation from FILE (an OpenAI-style JSON array)")
+      ->needs(chat)
+      ->excludes(p)
+      ->excludes(f)
+      ->excludes(sys);
+  cmd->add_option("--chat-template", o->chat_template,
+                  "with --chat: a built-in format (chatml, llama2, llama3, mistral-v7, gemma, phi3, zephyr) or a "
+                  "Jinja file (default: the model's tokenizer.chat_template)")
+      ->needs(chat);
   cmd->add_flag("--json", o->json, "print one JSON object instead of streaming text");
   cmd->add_option("--trace", o->trace, "write one JSON line per generated token to FILE");
   cmd->callback([o, p, exit_code] {

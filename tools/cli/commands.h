@@ -14,6 +14,7 @@ void register_make_model(CLI::App& app, int* exit_code);
 void register_membw(CLI::App& app, int* exit_code);
 void register_tokenize(CLI::App& app, int* exit_code);
 void register_run(CLI::App& app, int* exit_code);
+void register_chat(CLI::App& app, int* exit_code);
 void register_profile(CLI::App& app, int* exit_code);
 void register_profile_worker(CLI::App& app, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);

@@ -1,0 +1,29 @@
+// The context and sampling options `llamaprof run` and `llamaprof chat` share.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "sampling/sampler.h"
+
+namespace lp::cli {
+
+inline void add_context_options(CLI::App* cmd, int& threads, int& ctx, int& batch) {
+  cmd->add_option("-t,--threads", threads, "worker threads (0: one per physical core)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--ctx", ctx, "context length in tokens (0: the model's, at most 4096)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--batch", batch, "prompt tokens per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+}
+
+inline void add_sampling_options(CLI::App* cmd, SamplerParams& s) {
+  cmd->add_option("--temp", s.temperature, "temperature (0: greedy)")->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--top-k", s.top_k, "top-k (0: off)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--top-p", s.top_p, "top-p (1: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--min-p", s.min_p, "min-p (0: off)")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--repeat-penalty", s.repeat_penalty, "repetition penalty (1: off)")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--seed", s.seed, "sampler seed")->capture_default_str();
+}
+
+}  // namespace lp::cli
