@@ -119,6 +119,7 @@ class HttpEngine : public Engine {
     auto since = [&](clock::time_point t) { return std::chrono::duration<double>(t - t0).count(); };
     std::string buffer, output, finish;
     std::vector<double> token_times;  // seconds since the request, one per token event
+    size_t candidates_per_token = 0;  // the most top_logprobs any token event carried
     std::ofstream trace(r.trace_path, std::ios::binary | std::ios::trunc);
     bool done = false;
     std::string bad;
@@ -165,6 +166,7 @@ class HttpEngine : public Engine {
               }
             }
           }
+          candidates_per_token = std::max(candidates_per_token, cands.size());
           step["candidates"] = cands;
         }
         trace << step.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
@@ -204,6 +206,7 @@ class HttpEngine : public Engine {
                              {"max", itl.empty() ? 0.0 : *std::max_element(itl.begin(), itl.end())}};
     rec["finish_reason"] = finish;
     rec["ignore_eos"] = int(token_times.size()) >= r.max_tokens;
+    rec["candidates_per_token"] = candidates_per_token;
     rec["output"] = output;
     if (server) {
       server->sample();

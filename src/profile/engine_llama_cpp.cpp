@@ -191,6 +191,7 @@ class LlamaCppEngine : public Engine {
     rec["n_ctx"] = r.n_ctx;
     rec["max_tokens"] = r.max_tokens;
     rec["seed"] = r.seed;
+    rec["candidates_per_token"] = 0;  // llama-completion reports none
     rec["ignore_eos"] = true;
     rec["program"] = exe_;
     const double load = log["load_ms"], prompt = log["prompt_ms"], eval = log["eval_ms"];

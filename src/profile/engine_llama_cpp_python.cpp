@@ -41,12 +41,14 @@ class LlamaCppPythonEngine : public Engine {
     return argv;
   }
 
-  nlohmann::json parse(const ChildResult& child, const RunSpec&) const override {
+  nlohmann::json parse(const ChildResult& child, const RunSpec& r) const override {
     nlohmann::json rec = last_json_line(child.stdout_text);
     if (!rec.is_object()) throw EngineFailure("printed no JSON record: " + child.stdout_text.substr(0, 200));
     for (const char* k : {"time_load", "time_infer", "comp_tokens"}) {
       if (!rec.contains(k)) throw EngineFailure(std::string("the record lacks ") + k);
     }
+    // logprobs=N asks the library for N candidates per token; it returned them or not.
+    rec["candidates_per_token"] = rec.value("top_candidates_returned", 0) > 0 ? r.top_candidates : 0;
     return rec;
   }
 

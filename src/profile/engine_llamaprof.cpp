@@ -35,9 +35,10 @@ class LlamaprofEngine : public Engine {
     return argv;
   }
 
-  nlohmann::json parse(const ChildResult& child, const RunSpec&) const override {
+  nlohmann::json parse(const ChildResult& child, const RunSpec& r) const override {
     nlohmann::json rec = last_json_line(child.stdout_text);
     if (!rec.is_object()) throw EngineFailure("printed no JSON record: " + child.stdout_text.substr(0, 200));
+    rec["candidates_per_token"] = r.top_candidates;  // the workers compute them for every token
     rec["ignore_eos"] = true;  // both workers generate past end of generation, as llama.cpp's --ignore-eos
     return rec;
   }

@@ -44,7 +44,29 @@ Runs select(const Runs& rs, const std::function<bool(const json&)>& keep) {
   return out;
 }
 
-void engine_speed(const json& s, json& out) {
+// Candidates per token the engine computed in its runs of (model, threads), -1 when it does not say.
+int candidates_per_token(const Runs& runs, const std::string& engine, const std::string& model, int n_threads) {
+  for (const json* r : runs) {
+    if (r->value("front_end", "") == engine && r->value("model_name", "") == model &&
+        r->value("n_threads", 0) == n_threads && r->contains("candidates_per_token")) {
+      return (*r)["candidates_per_token"].get<int>();
+    }
+  }
+  return -1;
+}
+
+// Computing and recording the top-k candidates of every token is work of its own (a softmax over the
+// vocabulary and a trace line): a speed comparison says when two engines did not do the same.
+std::string unequal_work(const Runs& runs, const std::string& e, const std::string& b, const std::string& m, int t) {
+  const int ce = candidates_per_token(runs, e, m, t), cb = candidates_per_token(runs, b, m, t);
+  if (ce < 0 || cb < 0 || ce == cb) return "";
+  auto what = [](const std::string& name, int k) {
+    return name + (k > 0 ? " recorded the top " + std::to_string(k) + " candidates of every token" : " recorded none");
+  };
+  return "; not like for like: " + what(e, ce) + ", " + what(b, cb) + " (--top 0 compares the engines alone)";
+}
+
+void engine_speed(const json& s, const Runs& runs, json& out) {
   for (const json& row : s["engine_ratios"]) {
     const json& r = row["ratio"];
     const double v = num(r, "value"), lo = num(r, "ci_lo"), hi = num(r, "ci_hi");
@@ -66,6 +88,7 @@ void engine_speed(const json& s, json& out) {
     } else {
       text = where + ", " + e + " and " + b + " are not distinguishable" + nums;
     }
+    text += unequal_work(runs, e, b, m, row["n_threads"].get<int>());
     out.push_back({{"kind", "engine_speed"}, {"text", text}, {"engine", e}, {"baseline", b}, {"model", m},
                    {"n_threads", row["n_threads"]}, {"ratio", v}, {"ci_lo", lo}, {"ci_hi", hi}});
   }
@@ -276,7 +299,7 @@ json findings(const json& s, const Runs& runs) {
                    {"text", std::to_string(s["disturbed"].size()) + " run(s) were disturbed by the rest of the machine (" +
                                 s["disturbed"][0].value("reason", "") + "): treat their figures with care"}});
   }
-  engine_speed(s, out);
+  engine_speed(s, runs, out);
   build_features(runs, out);
   spinning(s, runs, out);
   bandwidth(s, out);

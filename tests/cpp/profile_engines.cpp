@@ -169,4 +169,29 @@ TEST(ProfileFindings, EngineSpeedWithIntervalsFailuresAndSpinning) {
   EXPECT_NE(pf::summary_text(s).find("== Failed runs =="), std::string::npos);
 }
 
+TEST(ProfileFindings, EngineSpeedSaysWhenOnlyOneEngineRecordedCandidates) {
+  auto runs_with = [](int cli_candidates) {
+    std::vector<json> runs;
+    for (double d : {0.0, 0.01, -0.01}) {
+      json a = rec("cli", 1, 1.0 + d, 10, 1.0), b = rec("llama.cpp", 1, 0.8 + d, 12, 1.0);
+      a["candidates_per_token"] = cli_candidates;
+      b["candidates_per_token"] = 0;
+      runs.push_back(a);
+      runs.push_back(b);
+    }
+    std::string text;
+    const json summary = pf::summarize_runs(runs);  // named: a range-for over a temporary's member dangles
+    for (const json& f : summary["findings"]) {
+      if (f["kind"] == "engine_speed") text += f["text"].get<std::string>();
+    }
+    return text;
+  };
+  const std::string unequal = runs_with(10), equal = runs_with(0);
+  EXPECT_NE(unequal.find("not like for like: llama.cpp recorded none, cli recorded the top 10 candidates"),
+            std::string::npos) << unequal;
+  EXPECT_NE(unequal.find("--top 0"), std::string::npos);
+  EXPECT_EQ(equal.find("not like for like"), std::string::npos) << equal;
+  EXPECT_NE(equal.find("llama.cpp is faster than cli"), std::string::npos) << equal;
+}
+
 }  // namespace
