@@ -1,5 +1,5 @@
 // Thread pool dispatch overhead: the cost of run() for a task that does nothing (the floor under
-// every parallel op of the forward pass), of a barrier inside a region, and of handing out chunks.
+// every parallel op of the forward pass), and of handing out chunks.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -27,18 +27,6 @@ void BM_RunAfterSleep(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RunAfterSleep)->Arg(2)->UseRealTime();
-
-void BM_BarrierInRegion(benchmark::State& state) {
-  lp::ThreadPool pool(int(state.range(0)));
-  constexpr int kBarriers = 100;
-  for (auto _ : state) {
-    pool.run([&](int, int) {
-      for (int i = 0; i < kBarriers; ++i) pool.barrier();
-    });
-  }
-  state.SetItemsProcessed(state.iterations() * kBarriers);  // items/s = barriers/s
-}
-BENCHMARK(BM_BarrierInRegion)->Arg(1)->Arg(2)->UseRealTime();
 
 void BM_ChunkCounter(benchmark::State& state) {
   lp::ThreadPool pool(int(state.range(0)));

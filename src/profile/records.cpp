@@ -144,7 +144,13 @@ std::string run_block(const nlohmann::json& r) {
     const auto& t = r["threads"];
     std::snprintf(buf, sizeof buf, "busy %.0f%%, spin %.0f%%, sleep %.0f%%", 100 * t.value("busy", 0.0),
                   100 * t.value("spin", 0.0), 100 * t.value("sleep", 0.0));
-    line("threads:", buf);
+    std::string threads = buf;
+    if (t.value("stalls", int64_t(0)) > 0) {
+      std::snprintf(buf, sizeof buf, "; %lld stalls (a worker descheduled mid-part), %.0f%% of regions on one thread",
+                    static_cast<long long>(t.value("stalls", int64_t(0))), 100 * t.value("solo_regions", 0.0));
+      threads += buf;
+    }
+    line("threads:", threads);
   }
   line("peak_rss:", num(r, "peak_rss_mb", "%.1f") + " MB");
   if (r.contains("os_threads") && r["os_threads"].is_array() && !r["os_threads"].empty()) {

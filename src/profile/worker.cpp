@@ -16,11 +16,13 @@ namespace {
 
 struct PoolTimes {
   double busy = 0, spin = 0, sleep = 0;
+  ContentionStats contention;
 };
 
-PoolTimes sum_times(const std::vector<ThreadTimes>& times) {
+PoolTimes sum_times(const ThreadPool& pool) {
   PoolTimes t;
-  for (const ThreadTimes& x : times) {
+  t.contention = pool.contention();
+  for (const ThreadTimes& x : pool.times()) {
     t.busy += x.busy_s;
     t.spin += x.spin_s;
     t.sleep += x.sleep_s;
@@ -32,8 +34,13 @@ nlohmann::json threads_json(const PoolTimes& before, const PoolTimes& after) {
   const double busy = after.busy - before.busy, spin = after.spin - before.spin, sleep = after.sleep - before.sleep;
   const double total = busy + spin + sleep;
   auto share = [&](double v) { return total > 0 ? v / total : 0.0; };
+  // Regions the pool ran on the caller alone because a worker had been descheduled mid-part.
+  const int64_t regions = after.contention.regions - before.contention.regions;
+  const int64_t solo = after.contention.solo_regions - before.contention.solo_regions;
   return {{"busy_s", busy},        {"spin_s", spin},        {"sleep_s", sleep},
-          {"busy", share(busy)},   {"spin", share(spin)},   {"sleep", share(sleep)}};
+          {"busy", share(busy)},   {"spin", share(spin)},   {"sleep", share(sleep)},
+          {"stalls", after.contention.stalls - before.contention.stalls},
+          {"solo_regions", regions > 0 ? double(solo) / double(regions) : 0.0}};
 }
 
 // The process's peak resident set (VmHWM, MB): unlike ru_maxrss it is this process's own, not
@@ -98,7 +105,7 @@ nlohmann::json run_worker(const WorkerOptions& o, const CpuSample& process_start
   }
 
   ctx.reset_stats();
-  const PoolTimes pool_before = sum_times(ctx.thread_pool().times());
+  const PoolTimes pool_before = sum_times(ctx.thread_pool());
   std::optional<CpuSample> first_token;
   GenerateParams gp;
   gp.max_tokens = o.max_tokens;
@@ -120,7 +127,7 @@ nlohmann::json run_worker(const WorkerOptions& o, const CpuSample& process_start
   const CpuSample gen_start = sample_now();
   const GenerateResult r = generate(ctx, o.prompt, gp);
   const CpuSample gen_end = sample_now();
-  const PoolTimes pool_after = sum_times(ctx.thread_pool().times());
+  const PoolTimes pool_after = sum_times(ctx.thread_pool());
   const EvalStats stats = ctx.stats();
   const CpuSample prompt_end = first_token.value_or(gen_end);
 

@@ -1,4 +1,5 @@
-// Thread pool: generation-counter dispatch, spin-then-sleep waits, per-thread phase accounting.
+// Thread pool: parts claimed by compare-and-swap, spin-then-sleep waits, contention back-off,
+// per-thread phase accounting.
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
@@ -35,9 +36,6 @@ constexpr int kSpinsPerClockRead = 32;
 
 // How long a wait spins on pause alone before it starts yielding.
 constexpr int64_t kPauseOnlyNs = 20'000;
-
-// The worker index of the current thread inside a run() (for barrier() accounting).
-thread_local int tls_ith = -1;
 
 }  // namespace
 
@@ -98,37 +96,79 @@ void ThreadPool::cpu_relax(int64_t spun_ns) const {
   }
 }
 
-void ThreadPool::run_task(int ith) {
-  tls_ith = ith;
+void ThreadPool::run_part(int part) {
   try {
-    (*task_)(ith, n_threads_);
+    (*task_)(part, n_threads_);
   } catch (...) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!error_) error_ = std::current_exception();
   }
 }
 
+void ThreadPool::part_done() {
+  // seq_cst: releases the part's writes to the caller's acquire of the final count, and orders
+  // against the caller_sleeping_ load (the caller sets it before re-checking parts_done_).
+  if (parts_done_.fetch_add(1) + 1 == n_threads_ && caller_sleeping_.load()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_.notify_one();
+  }
+}
+
+void ThreadPool::run_claimed_parts(uint32_t tag) {
+  for (;;) {
+    uint64_t word = claim_.load(std::memory_order_acquire);
+    for (;;) {
+      if (uint32_t(word >> 32) != tag || int(uint32_t(word)) >= n_threads_) return;
+      if (claim_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    }
+    // The region cannot end before this part is done, so task_ is still this region's.
+    run_part(int(uint32_t(word)));
+    part_done();
+  }
+}
+
+void ThreadPool::set_stall_backoff_us(int64_t min_us, int64_t max_us) {
+  backoff_min_ns_ = backoff_ns_ = std::max<int64_t>(0, min_us) * 1000;
+  backoff_max_ns_ = std::max(backoff_min_ns_, max_us * 1000);
+}
+
+// Parts run one after another on the caller: no other thread can stall the region.
+void ThreadPool::run_solo() {
+  for (int part = 0; part < n_threads_; ++part) run_part(part);
+}
+
 void ThreadPool::run(const std::function<void(int ith, int nth)>& fn) {
   Worker& self = *workers_[0];
   task_ = &fn;
-  if (n_threads_ > 1) {
-    pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-    // seq_cst: publishes task_/pending_ (release) and orders against the n_sleeping_ load below;
+  const int64_t start = self.enter(kBusy);
+  if (n_threads_ > 1) ++contention_.regions;
+  if (n_threads_ == 1) {
+    run_part(0);
+  } else if (start < solo_until_ns_) {
+    ++contention_.solo_regions;
+    run_solo();
+  } else {
+    const uint32_t tag = ++tag_;
+    parts_done_.store(0, std::memory_order_relaxed);
+    // Part 0 is the caller's: workers may claim from part 1 on.
+    claim_.store(uint64_t(tag) << 32 | 1u, std::memory_order_release);
+    // seq_cst: publishes task_/claim_ (release) and orders against the n_sleeping_ load below;
     // a worker increments n_sleeping_ before re-checking generation_, so one side sees the other.
     generation_.fetch_add(1);
     if (n_sleeping_.load() > 0) {
       std::lock_guard<std::mutex> lock(mutex_);
       wake_.notify_all();
     }
-  }
-  self.enter(kBusy);
-  run_task(0);
-  if (n_threads_ > 1) {
-    self.enter(kSpin);
-    wait_workers_done();
+    run_part(0);
+    part_done();
+    run_claimed_parts(tag);
+    if (parts_done_.load(std::memory_order_acquire) != n_threads_) {
+      const int64_t waiting = self.enter(kSpin);
+      wait_parts_done();
+      note_wait(waiting - start, self.enter(kBusy) - waiting, waiting);
+    }
   }
   self.enter(kIdle);
-  tls_ith = -1;
   task_ = nullptr;
   std::exception_ptr error;
   {
@@ -138,20 +178,35 @@ void ThreadPool::run(const std::function<void(int ith, int nth)>& fn) {
   if (error) std::rethrow_exception(error);
 }
 
-void ThreadPool::wait_workers_done() {
+// Every part was claimed and the caller is waiting for a worker's. Waiting longer than the caller's
+// own work in the region means that worker's thread lost its CPU mid-part: back off.
+void ThreadPool::note_wait(int64_t own_work_ns, int64_t wait_ns, int64_t now) {
+  constexpr int64_t kMinStallNs = 300'000;  // shorter waits are wake-up latency and uneven parts
+  if (wait_ns < std::max(kMinStallNs, own_work_ns)) {
+    // A second without stalls: the next back-off starts short again.
+    if (now - last_stall_ns_ > 1'000'000'000) backoff_ns_ = backoff_min_ns_;
+    return;
+  }
+  ++contention_.stalls;
+  last_stall_ns_ = now;
+  solo_until_ns_ = now + wait_ns + backoff_ns_;
+  backoff_ns_ = std::min(backoff_max_ns_, backoff_ns_ * 2);
+}
+
+void ThreadPool::wait_parts_done() {
   Worker& self = *workers_[0];
   const int64_t spin_ns = spin_ns_.load(std::memory_order_relaxed);
   const int64_t start = now_ns();
   int64_t spun = 0;
   for (int i = 0;; ++i) {
-    if (pending_.load(std::memory_order_acquire) == 0) return;
+    if (parts_done_.load(std::memory_order_acquire) == n_threads_) return;
     cpu_relax(spun);
     if (i % kSpinsPerClockRead == kSpinsPerClockRead - 1 && (spun = now_ns() - start) > spin_ns) break;
   }
   self.enter(kSleep);
   std::unique_lock<std::mutex> lock(mutex_);
-  caller_sleeping_.store(true);  // seq_cst, before the predicate's pending_ load
-  done_.wait(lock, [this] { return pending_.load() == 0; });
+  caller_sleeping_.store(true);  // seq_cst, before the predicate's parts_done_ load
+  done_.wait(lock, [this] { return parts_done_.load() == n_threads_; });
   caller_sleeping_.store(false);
 }
 
@@ -183,40 +238,13 @@ void ThreadPool::worker_loop(int ith) {
     }
     if (stop_.load()) break;
     seen = generation_.load(std::memory_order_acquire);
+    // The newest region's tag; if that region is already over, the claim fails and nothing runs.
+    const uint32_t tag = uint32_t(claim_.load(std::memory_order_acquire) >> 32);
     self.enter(kBusy);
-    run_task(ith);
-    tls_ith = -1;
+    run_claimed_parts(tag);
     spin_start = self.enter(kSpin);
-    if (pending_.fetch_sub(1) == 1 && caller_sleeping_.load()) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_.notify_one();
-    }
   }
   self.enter(kIdle);
-}
-
-void ThreadPool::barrier() {
-  if (n_threads_ == 1) return;
-  if (tls_ith < 0 || tls_ith >= n_threads_) {
-    // Not inside this pool's run(): nobody else would arrive, so this would hang forever.
-    throw Error(ErrorKind::Runtime, "ThreadPool::barrier() called outside run()");
-  }
-  Worker& self = *workers_[tls_ith];
-  const int64_t start = self.enter(kSpin);
-  const uint32_t sense = barrier_sense_.load(std::memory_order_acquire);
-  if (barrier_count_.fetch_add(1, std::memory_order_acq_rel) == n_threads_ - 1) {
-    // Last to arrive: reset for the next barrier, then release the others.
-    barrier_count_.store(0, std::memory_order_relaxed);
-    barrier_sense_.store(sense + 1, std::memory_order_release);
-  } else {
-    // A barrier never sleeps (regions are short); past kPauseOnlyNs it yields.
-    int64_t spun = 0;
-    for (int i = 0; barrier_sense_.load(std::memory_order_acquire) == sense; ++i) {
-      cpu_relax(spun);
-      if (i % kSpinsPerClockRead == kSpinsPerClockRead - 1) spun = now_ns() - start;
-    }
-  }
-  self.enter(kBusy);
 }
 
 std::vector<ThreadTimes> ThreadPool::times() const {
@@ -233,6 +261,7 @@ std::vector<ThreadTimes> ThreadPool::times() const {
 
 void ThreadPool::reset_times() {
   for (auto& w : workers_) w->snapshot(w->baseline_ns);
+  contention_ = {};
 }
 
 }  // namespace lp
