@@ -19,6 +19,7 @@
 #include "model/presets.h"
 #include "model/weights.h"
 #include "model_test_util.h"
+#include "profile/model_traffic.h"
 #include "quant/recipe.h"
 
 namespace lp {
@@ -142,6 +143,22 @@ TEST(ModelFamilies, Qwen3MoeExpertsAreStackedViews) {
   EXPECT_EQ(l.ffn_down_exps.matrix(7).n_rows, 256);
   EXPECT_EQ(l.ffn_gate_inp.type, TensorType::F32);  // the router stays F32 in every recipe
   expect_batch_matches_single(m);
+}
+
+// The roofline's bytes per token count the experts a decode step really reads: 3 of 8 per layer.
+TEST(ModelFamilies, MoeBytesPerTokenCountTheSelectedExperts) {
+  const Model m = Model::load(write_preset("tiny-qwen3moe"));
+  const profile::ModelTraffic t = profile::model_traffic(m);
+  uint64_t experts = 0;
+  for (const LayerWeights& l : m.weights().layers) {
+    for (const WeightView* e : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps}) experts += e->row_bytes * e->n_rows;
+  }
+  const WeightView& embd = m.weights().token_embd;
+  EXPECT_EQ(t.expert_bytes, experts);
+  EXPECT_EQ(t.expert_bytes_per_token, experts / 8 * 3);
+  EXPECT_EQ(t.bytes_per_token, m.weight_bytes() - embd.row_bytes * embd.n_rows + embd.row_bytes - experts / 8 * 5);
+  // A dense model has no expert share.
+  EXPECT_EQ(profile::model_traffic(Model::load(write_preset("tiny-phi3"))).expert_bytes, 0u);
 }
 
 // A missing or wrongly shaped tensor of each family: InvalidFile naming it (and the shapes).
