@@ -162,7 +162,7 @@ describe("weight scales", () => {
 
 // The presets with their real vocabularies (byte-level BPE; llamaprof loads them once its BPE
 // tokenizer is in): llama.cpp loads each and generates. Only the cheap ones by default (make-model
-// Q4_K_M: smollm2-135m ~2.5 s, qwen2.5-0.5b ~7 s, qwen3-0.6b ~20 s, gemma3-270m ~10 s on 2 busy cores);
+// Q4_K_M: smollm2-135m ~2.5 s, qwen2.5-0.5b ~7 s, qwen3-0.6b ~20 s, gemma3-270m ~25 s on 2 busy cores);
 // LLAMAPROF_TEST_LARGE=1 adds llama3.2-1b (~1-2 min).
 const realPresets = {
   "smollm2-135m": { arch: "llama", vocab: 49152 },  // StarCoder's vocabulary stands in (presets.cpp)
