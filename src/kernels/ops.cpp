@@ -111,13 +111,15 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
 namespace {
 
 // GELU (tanh form) of every F16 value, as F16: llama.cpp's CPU table (ggml_table_gelu_f16), built
-// the same way, on first use.
+// the same way, on first use. Its compiler contracts 1 + 0.044715 x^2 into one fused multiply-add
+// (one of the 65536 entries differs otherwise: tests/cpp/kernels_ggml_activations.cpp).
 const fp16_t* gelu_f16_table() {
   static const std::unique_ptr<fp16_t[]> table = [] {
     auto t = std::make_unique<fp16_t[]>(65536);
     for (uint32_t i = 0; i < 65536; ++i) {
       const float x = fp16_to_fp32(fp16_t(i));
-      const float y = 0.5f * x * (1.0f + std::tanh(0.79788456080286535587989211986876f * x * (1.0f + 0.044715f * x * x)));
+      const float inner = std::fma(0.044715f * x, x, 1.0f);
+      const float y = 0.5f * x * (1.0f + std::tanh(0.79788456080286535587989211986876f * x * inner));
       t[i] = fp32_to_fp16(y);
     }
     return t;
