@@ -25,9 +25,9 @@ struct ModelParams {
 };
 
 // Hyperparameters of a model, read from the GGUF keys "<arch>.*" (the same keys for every
-// architecture llamaprof runs: llama, qwen2, qwen3).
+// architecture llamaprof runs; the families' own keys below default to "not used").
 struct HParams {
-  std::string arch;           // general.architecture ("llama", "qwen2", "qwen3")
+  std::string arch;           // general.architecture ("llama", "qwen2", "gemma3", ...)
   int n_vocab = 0;            // rows of token_embd.weight
   int n_ctx_train = 0;        // <arch>.context_length
   int n_embd = 0;             // <arch>.embedding_length
@@ -42,7 +42,26 @@ struct HParams {
   float rope_freq_base = 10000.0f;  // <arch>.rope.freq_base
   float rope_freq_scale = 1.0f;     // 1 / <arch>.rope.scaling.factor for "linear" scaling
   int sliding_window = 0;     // <arch>.attention.sliding_window; 0: full causal attention
+  // Which layers use the window: 0 all of them; n (gemma2: 2, gemma3: 6, from
+  // <arch>.attention.sliding_window_pattern) every layer il with il % n < n - 1, as llama.cpp.
+  int swa_period = 0;
+  float rope_freq_base_swa = 10000.0f;  // gemma: <arch>.rope.freq_base_swa, the windowed layers' base
+  float rope_freq_scale_swa = 1.0f;     // the windowed layers do not scale positions
+  float rope_attn_factor = 1.0f;        // <arch>.rope.scaling.attn_factor: cos/sin multiplier (phi3)
+  int n_ctx_orig = 0;                   // <arch>.rope.scaling.original_context_length (default n_ctx_train)
+  float attn_scale = 0.0f;              // query scale applied to Q before attention; 0: 1/sqrt(head_dim)
+  float attn_softcap = 0.0f;            // gemma2 <arch>.attn_logit_softcapping; 0: none
+  float final_softcap = 0.0f;           // gemma2/3 <arch>.final_logit_softcapping; 0: none
+  // Mixture of experts (qwen3moe): <arch>.expert_count, expert_used_count,
+  // expert_feed_forward_length; the top-k router weights are renormalized to sum 1, then scaled.
+  int n_expert = 0;
+  int n_expert_used = 0;
+  int n_ff_exp = 0;
+  float expert_weights_scale = 1.0f;
 
+  bool layer_is_swa(int il) const {
+    return sliding_window > 0 && (swa_period == 0 || il % swa_period < swa_period - 1);
+  }
   int n_embd_q() const { return n_head * head_dim; }      // width of one Q row (and of Wo's input)
   int n_embd_kv() const { return n_head_kv * head_dim; }  // width of one K (or V) row
 };

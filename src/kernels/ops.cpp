@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "kernels/ops.h"
 #include "kernels/ops_internal.h"
@@ -107,6 +108,47 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
   silu_mul_rows(gate, up, out, n);
 }
 
+namespace {
+
+// GELU (tanh form) of every F16 value, as F16: llama.cpp's CPU table (ggml_table_gelu_f16), built
+// the same way, on first use. Its compiler contracts 1 + 0.044715 x^2 into one fused multiply-add
+// (one of the 65536 entries differs otherwise: tests/cpp/kernels_ggml_activations.cpp).
+const fp16_t* gelu_f16_table() {
+  static const std::unique_ptr<fp16_t[]> table = [] {
+    auto t = std::make_unique<fp16_t[]>(65536);
+    for (uint32_t i = 0; i < 65536; ++i) {
+      const float x = fp16_to_fp32(fp16_t(i));
+      const float inner = std::fma(0.044715f * x, x, 1.0f);
+      const float y = 0.5f * x * (1.0f + std::tanh(0.79788456080286535587989211986876f * x * inner));
+      t[i] = fp32_to_fp16(y);
+    }
+    return t;
+  }();
+  return table.get();
+}
+
+}  // namespace
+
+void gelu_tanh_mul(const float* gate, const float* up, float* out, int64_t n) {
+  const fp16_t* table = gelu_f16_table();
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    if (g <= -10.0f) {
+      out[i] = 0.0f;
+    } else if (g >= 10.0f) {
+      out[i] = g * up[i];
+    } else {
+      out[i] = fp16_to_fp32(table[fp32_to_fp16(g)]) * up[i];
+    }
+  }
+}
+
+void softcap(float* x, int64_t n, float cap) {
+  // Three steps as llama.cpp's graph: scale by 1/cap, tanh, scale by cap.
+  const float inv = 1.0f / cap;
+  for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] * inv) * cap;
+}
+
 void add(const float* a, const float* b, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
@@ -189,6 +231,9 @@ void rope(float* x, int64_t n_rows, int64_t row_stride, int n_head, int head_dim
         sin_t[k] = std::sin(t);
         theta *= theta_scale;
       }
+    }
+    if (params.attn_factor != 1.0f) {
+      for (int k = 0; k < half; ++k) cos_t[k] *= params.attn_factor, sin_t[k] *= params.attn_factor;
     }
     float* row = x + r * row_stride;
 #if defined(__x86_64__)

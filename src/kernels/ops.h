@@ -28,6 +28,14 @@ void softmax(float* x, int64_t n);
 // out = silu(gate) * up, silu(g) = g / (1 + exp(-g)). out may alias gate or up.
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 
+// out = gelu(gate) * up with the tanh approximation of GELU, rounded as llama.cpp's CPU GeGLU:
+// gate in (-10, 10) is rounded to F16 and looked up in a table of F16 GELU values (gate <= -10
+// gives 0, gate >= 10 gives gate * up). out may alias gate or up.
+void gelu_tanh_mul(const float* gate, const float* up, float* out, int64_t n);
+
+// x = cap * tanh(x / cap), in place (Gemma's soft-capping of the final logits; cap > 0).
+void softcap(float* x, int64_t n, float cap);
+
 // out = a + b. out may alias a or b.
 void add(const float* a, const float* b, float* out, int64_t n);
 
@@ -49,6 +57,7 @@ struct RopeParams {
   RopeLayout layout = RopeLayout::Normal;
   const float* freq_factors = nullptr;  // [n_rot/2] or null: pair k's angle is divided by it
                                         // (rope_freqs.weight, Llama 3.1+ "llama3" scaling)
+  float attn_factor = 1;  // cos and sin are multiplied by it (rope.scaling.attn_factor: Phi-3 128k)
 };
 
 // Rotates, in place, n_rows rows of n_head heads of head_dim floats; row i is at x + i * row_stride
@@ -87,6 +96,7 @@ struct AttentionShape {
                            // as llama.cpp and Hugging Face Mistral mask: masked if p - t >= window)
   float scale = 0;         // 0: 1 / sqrt(head_dim)
   AttentionPrecision precision = AttentionPrecision::F32;
+  float softcap = 0;       // > 0: s_t = softcap * tanh(s_t / softcap) before the softmax (Gemma 2)
 };
 
 // Floats of scratch attention() needs for a context of n_ctx positions with n_threads threads.
@@ -98,7 +108,8 @@ size_t attention_scratch_floats(const AttentionShape& shape, int n_ctx, int n_th
 //   k,v: the layer's cache, layout above
 //   out: [nq][n_head * head_dim] F32, row i at out + i * out_row_stride; head h at h * head_dim
 // For query row i (position p = p0 + i) and head h (KV head g = h / (n_head / n_head_kv)):
-//   s_t = scale * dot(q[i, h], K[t, g]) for visible t, softmax over t (stable), out = sum p_t V[t, g]
+//   s_t = scale * dot(q[i, h], K[t, g]) for visible t (soft-capped when shape.softcap > 0),
+//   softmax over t (stable), out = sum p_t V[t, g]
 // Parallel over (block of query rows, KV head) work items handed out through the pool's chunk
 // counter. scratch: attention_scratch_floats(shape, n_ctx, pool.size()) floats, n_ctx >= p0 + nq.
 void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16_t* v,

@@ -158,6 +158,7 @@ struct Job {
   }
 
   void run_item(int row_block, int g, float* scratch) const {
+    const float cap = shape.softcap;  // scale already divided by it (attention() below)
     const int hd = shape.head_dim;
     const int group = shape.n_head / shape.n_head_kv;
     const int i0 = row_block * kRowBlock;
@@ -201,6 +202,9 @@ struct Job {
         float* s = scores + rh * n_t + (a - t_lo);
         scores_f16_avx2(qh[rh], k + int64_t(a) * kv_row_stride + int64_t(g) * hd, kv_row_stride, n, hd, scale,
                         s);
+        if (cap > 0) {
+          for (int t = 0; t < n; ++t) s[t] = cap * std::tanh(s[t]);
+        }
         for (int t = 0; t < n; ++t) row_max[rh] = std::max(row_max[rh], s[t]);
       });
     }
@@ -214,7 +218,7 @@ struct Job {
         for (int j = 0; j < group; ++j) {
           const int rh = r * group + j;
           const float dot = ops_detail::dot(qh[rh], row_f32, hd);
-          const float s = scale * dot;
+          const float s = cap > 0 ? cap * std::tanh(scale * dot) : scale * dot;
           scores[rh * n_t + (t - t_lo)] = s;
           row_max[rh] = std::max(row_max[rh], s);
         }
@@ -321,7 +325,10 @@ void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16
                                                 " positions on " + std::to_string(nth) +
                                                 " threads (see attention_scratch_floats)");
   }
-  const float scale = shape.scale > 0 ? shape.scale : 1.0f / std::sqrt(float(shape.head_dim));
+  float scale = shape.scale > 0 ? shape.scale : 1.0f / std::sqrt(float(shape.head_dim));
+  // Soft-capping: cap * tanh(s * scale / cap), the division folded into the scale once (as
+  // llama.cpp's flash attention does, so the same floats come out).
+  if (shape.softcap > 0) scale /= shape.softcap;
   if (shape.precision == AttentionPrecision::F16Accumulate) {
     ops_detail::attention_f16acc(q, q_row_stride, k, v, kv_row_stride, nq, p0, shape, scale, out,
                                  out_row_stride, scratch, per_thread, pool);

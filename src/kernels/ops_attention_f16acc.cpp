@@ -68,6 +68,7 @@ struct Row {
   int t_lo, t_hi;  // visible keys [t_lo, t_hi)
   float scale;
   float* out;
+  float softcap;  // 0: none; else scale was divided by it
 };
 
 void attend_row(const Row& r, int hd, float* q16, fp16_t* acc) {
@@ -75,7 +76,8 @@ void attend_row(const Row& r, int hd, float* q16, fp16_t* acc) {
   std::fill(acc, acc + hd, fp16_t(0));
   float sum = 0.0f, max = -INFINITY;
   for (int t = r.t_lo; t < r.t_hi; ++t) {
-    const float s = dot_f16_ordered(r.k + int64_t(t) * r.kv_row_stride, q16, hd) * r.scale;
+    float s = dot_f16_ordered(r.k + int64_t(t) * r.kv_row_stride, q16, hd) * r.scale;
+    if (r.softcap > 0) s = r.softcap * std::tanh(s);
     float ms = 1.0f, vs = 1.0f;
     if (s > max) {
       ms = std::exp(max - s);
@@ -126,7 +128,8 @@ void attention_f16acc(const float* q, int64_t q_row_stride, const fp16_t* k, con
                     t_lo,
                     p + 1,
                     scale,
-                    out + int64_t(i) * out_row_stride + int64_t(h) * hd};
+                    out + int64_t(i) * out_row_stride + int64_t(h) * hd,
+                    shape.softcap};
       attend_row(row, hd, q16, acc);
     }
   });

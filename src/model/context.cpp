@@ -18,7 +18,7 @@ namespace {
 // Deliberate mistakes for the parity tests, which show with them that each architectural detail
 // is needed: LLAMAPROF_DEBUG_ROPE=flip rotates with the other layout than the architecture's
 // (Normal <-> NeoX; "neox", the older spelling for llama files, means the same);
-// LLAMAPROF_DEBUG_DROP=rope_freqs,qk_norm,qkv_bias skips those steps.
+// LLAMAPROF_DEBUG_DROP=rope_freqs,qk_norm,qkv_bias,softcap,post_norm,swa,expert_norm skips those steps.
 ForwardDebug debug_from_env() {
   ForwardDebug d;
   if (const char* v = std::getenv("LLAMAPROF_DEBUG_ROPE"); v && (std::string(v) == "flip" || std::string(v) == "neox"))
@@ -28,6 +28,10 @@ ForwardDebug debug_from_env() {
     d.drop_rope_freqs = list.find(",rope_freqs,") != std::string::npos;
     d.drop_qk_norm = list.find(",qk_norm,") != std::string::npos;
     d.drop_qkv_bias = list.find(",qkv_bias,") != std::string::npos;
+    d.drop_softcap = list.find(",softcap,") != std::string::npos;
+    d.drop_post_norm = list.find(",post_norm,") != std::string::npos;
+    d.drop_swa = list.find(",swa,") != std::string::npos;
+    d.moe.skip_renorm = list.find(",expert_norm,") != std::string::npos;
   }
   return d;
 }

@@ -1,12 +1,15 @@
-// The forward pass. Per layer (pre-norm residual blocks):
-//   q, k, v = Wq · norm(x) [+ bq], Wk · norm(x) [+ bk], Wv · norm(x) [+ bv]      (biases: qwen2)
-//   q, k    = rope(qk_norm(q)), rope(qk_norm(k))   (per-head RMSNorm: qwen3; rope layout and
-//             frequency factors from the architecture and the file)
-//   h   = x + Wo · attention(q, k, v)
-//   out = h + Wdown · (silu(Wgate · norm(h)) * (Wup · norm(h)))
-// then logits = Woutput · norm(x_last). What an architecture adds is tested once per layer
-// (present() on its optional weights), never per element. All buffers come from ForwardBuffers;
-// nothing allocates.
+// The forward pass. x = embedding (times sqrt(n_embd): gemma), then per layer (pre-norm residual
+// blocks):
+//   q, k, v = Wq · norm(x) [+ bq], Wk · norm(x) [+ bk], Wv · norm(x) [+ bv]      (biases: qwen2;
+//             phi3's fused QKV matrix is read through row views)
+//   q, k    = rope(qk_norm(q)), rope(qk_norm(k))   (per-head RMSNorm: qwen3, gemma3; rope layout,
+//             frequency factors and, on sliding-window layers, base from the architecture and file)
+//   h   = x + post_norm(Wo · attention(q, k, v))   (post-norm: gemma; window and soft-cap per layer)
+//   out = h + post_norm(FFN(norm(h)))   FFN: Wdown · (act(Wgate ·) * (Wup ·)), act SiLU or GELU,
+//                                       or the mixture of experts (model/moe.h)
+// then logits = Woutput · norm(x_last) (soft-capped: gemma). What an architecture adds is tested
+// once per layer (present() on its optional weights, hparams), never per element. All buffers come
+// from ForwardBuffers; nothing allocates.
 #include "model/forward.h"
 
 #include <algorithm>
@@ -75,7 +78,8 @@ void parallel_rows(ThreadPool& pool, int64_t n_rows, Fn&& fn) {
 ForwardBuffers::ForwardBuffers(const Model& model, int max_tokens_, int n_ctx, int n_threads)
     : max_tokens(max_tokens_),
       acts(model.weights(), max_tokens_,
-           std::max({model.hparams().n_embd, model.hparams().n_embd_q(), model.hparams().n_ff})) {
+           std::max({model.hparams().n_embd, model.hparams().n_embd_q(), model.hparams().n_ff,
+                     model.hparams().n_ff_exp})) {
   const HParams& hp = model.hparams();
   const size_t t = size_t(max_tokens);
   x = floats(t * size_t(hp.n_embd));
@@ -89,6 +93,7 @@ ForwardBuffers::ForwardBuffers(const Model& model, int max_tokens_, int n_ctx, i
   AttentionShape shape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.sliding_window, 0.0f};
   att_scratch_floats = attention_scratch_floats(shape, n_ctx, n_threads);
   att_scratch = floats(std::max<size_t>(att_scratch_floats, 1));
+  if (hp.n_expert > 0) moe = std::make_unique<MoeScratch>(hp, max_tokens);
 }
 
 void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
@@ -107,16 +112,33 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
 
   RopeLayout layout = w.arch->rope_layout;
   if (debug.flip_rope_layout) layout = layout == RopeLayout::Normal ? RopeLayout::Neox : RopeLayout::Normal;
-  const float* freq_factors = w.rope_freqs.present() && !debug.drop_rope_freqs ? w.rope_freqs.f32() : nullptr;
-  const RopeParams rope_params{hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, layout, freq_factors};
-  const AttentionShape att_shape{hp.n_head,           hp.n_head_kv, hp.head_dim, hp.sliding_window, 0.0f,
-                                 options.attention_precision};
+  // Frequency factors: Llama 3.1's rope_freqs, or phi3's long factors when the context is longer
+  // than the original one (llama.cpp: n_ctx_seq > n_ctx_orig_yarn), else its short ones.
+  const WeightView& factors = w.rope_freqs.present() ? w.rope_freqs
+                              : cache.n_ctx() > hp.n_ctx_orig ? w.rope_long : w.rope_short;
+  const float* freq_factors = factors.present() && !debug.drop_rope_freqs ? factors.f32() : nullptr;
+  const RopeParams rope_params{hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, layout, freq_factors,
+                               hp.rope_attn_factor};
+  AttentionShape att_shape{hp.n_head,           hp.n_head_kv, hp.head_dim, hp.sliding_window, 0.0f,
+                           options.attention_precision};
+  // gemma, phi3: Q is scaled before attention, which then does not scale its scores.
+  const bool prescale_q = w.arch->prescale_q;
+  if (prescale_q) att_shape.scale = 1.0f;
+  if (!debug.drop_softcap) att_shape.softcap = hp.attn_softcap;
+
+  // y[i] *= factor over `total` contiguous floats.
+  auto scale_rows = [&](float* y, int64_t total, float factor) {
+    parallel_flat(pool, total, [&](int64_t a, int64_t b) {
+      for (int64_t i = a; i < b; ++i) y[i] *= factor;
+    });
+  };
 
   {  // Embedding lookup: token_embd rows may be quantized; dequantize the ones we need.
     OpTimer t(prof, Op::Embed);
     for (int i = 0; i < n; ++i) {
       dequantize_row_ref(w.token_embd.type, w.token_embd.row(tokens[i]), x + i * n_embd, n_embd);
     }
+    if (w.arch->scale_embeddings) scale_rows(x, int64_t(n) * n_embd, std::sqrt(float(n_embd)));
   }
 
   auto norm = [&](const float* in, const WeightView& weight, float* out, int64_t rows) {
@@ -147,6 +169,14 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
 
   for (int il = 0; il < hp.n_layer; ++il) {
     const LayerWeights& l = w.layers[size_t(il)];
+    // Sliding-window layers (all of them without a pattern; gemma: by the pattern) see only the
+    // last `window` positions and may have their own RoPE base and scale.
+    RopeParams layer_rope = rope_params;
+    att_shape.sliding_window = 0;
+    if (hp.layer_is_swa(il) && !debug.drop_swa) {
+      att_shape.sliding_window = hp.sliding_window;
+      if (hp.swa_period > 0) layer_rope.freq_base = hp.rope_freq_base_swa, layer_rope.freq_scale = hp.rope_freq_scale_swa;
+    }
 
     // ---- attention block ----
     norm(x, l.attn_norm, xb, n);
@@ -168,10 +198,11 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     {
       OpTimer t(prof, Op::Rope);
       parallel_rows(pool, n, [&](int64_t a, int64_t b) {
-        rope(buf.q.get() + a * n_q, b - a, n_q, hp.n_head, hp.head_dim, p0 + int(a), rope_params);
-        rope(buf.k.get() + a * n_kv, b - a, n_kv, hp.n_head_kv, hp.head_dim, p0 + int(a), rope_params);
+        rope(buf.q.get() + a * n_q, b - a, n_q, hp.n_head, hp.head_dim, p0 + int(a), layer_rope);
+        rope(buf.k.get() + a * n_kv, b - a, n_kv, hp.n_head_kv, hp.head_dim, p0 + int(a), layer_rope);
       });
     }
+    if (prescale_q) scale_rows(buf.q.get(), int64_t(n) * n_q, hp.attn_scale);
     {
       OpTimer t(prof, Op::KvStore);
       fp16_t* kc = cache.k(il) + size_t(p0) * size_t(n_kv);
@@ -189,26 +220,37 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
       OpTimer t(prof, Op::MatmulO);
       matmul({{&l.wo, xb2, n_embd}}, acts, pool);
     }
+    if (!debug.drop_post_norm && l.attn_post_norm.present()) norm(xb2, l.attn_post_norm, xb2, n);
     residual_add(xb2);
 
-    // ---- feed-forward block (SwiGLU) ----
+    // ---- feed-forward block (gated: SwiGLU or GeGLU; or the mixture of experts) ----
     norm(x, l.ffn_norm, xb, n);
-    acts.set(xb, n, n_embd);
-    {
+    if (l.ffn_gate_inp.present()) {
       OpTimer t(prof, Op::MatmulGateUp);
-      matmul({{&l.ffn_gate, buf.gate.get(), n_ff}, {&l.ffn_up, buf.up.get(), n_ff}}, acts, pool);
+      moe_ffn(hp, l, xb, n, xb2, *buf.moe, acts, pool, debug.moe);
+    } else {
+      acts.set(xb, n, n_embd);
+      {
+        OpTimer t(prof, Op::MatmulGateUp);
+        matmul({{&l.ffn_gate, buf.gate.get(), n_ff}, {&l.ffn_up, buf.up.get(), n_ff}}, acts, pool);
+      }
+      {
+        OpTimer t(prof, Op::SiluMul);
+        float* g = buf.gate.get();
+        const float* u = buf.up.get();
+        if (w.arch->ffn == FfnActivation::GeluTanhGated) {
+          parallel_flat(pool, n * n_ff, [&](int64_t a, int64_t b) { gelu_tanh_mul(g + a, u + a, g + a, b - a); });
+        } else {
+          parallel_flat(pool, n * n_ff, [&](int64_t a, int64_t b) { silu_mul(g + a, u + a, g + a, b - a); });
+        }
+      }
+      acts.set(buf.gate.get(), n, n_ff);
+      {
+        OpTimer t(prof, Op::MatmulDown);
+        matmul({{&l.ffn_down, xb2, n_embd}}, acts, pool);
+      }
     }
-    {
-      OpTimer t(prof, Op::SiluMul);
-      float* g = buf.gate.get();
-      const float* u = buf.up.get();
-      parallel_flat(pool, n * n_ff, [&](int64_t a, int64_t b) { silu_mul(g + a, u + a, g + a, b - a); });
-    }
-    acts.set(buf.gate.get(), n, n_ff);
-    {
-      OpTimer t(prof, Op::MatmulDown);
-      matmul({{&l.ffn_down, xb2, n_embd}}, acts, pool);
-    }
+    if (!debug.drop_post_norm && l.ffn_post_norm.present()) norm(xb2, l.ffn_post_norm, xb2, n);
     residual_add(xb2);
   }
   cache.set_n_past(p0 + n);
@@ -221,6 +263,9 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
   acts.set(xb, rows, n_embd);
   OpTimer t(prof, Op::Output);
   matmul({{&w.output, logits, n_vocab}}, acts, pool);
+  if (hp.final_softcap > 0 && !debug.drop_softcap) {
+    parallel_flat(pool, int64_t(rows) * n_vocab, [&](int64_t a, int64_t b) { softcap(logits + a, b - a, hp.final_softcap); });
+  }
 }
 
 }  // namespace lp

@@ -11,6 +11,7 @@
 #include "llamaprof/model.h"
 #include "model/kv_cache.h"
 #include "model/matmul.h"
+#include "model/moe.h"
 
 namespace lp {
 
@@ -64,15 +65,21 @@ struct ForwardBuffers {
   std::unique_ptr<float[]> att_scratch;  // attention_scratch_floats(...)
   size_t att_scratch_floats = 0;
   Activations acts;                  // quantized activation rows, [max_tokens][<= n_ff]
+  std::unique_ptr<MoeScratch> moe;   // mixture-of-experts models only
 };
 
 // Deliberate mistakes, so that the parity tests can show that each architectural detail matters
-// (LLAMAPROF_DEBUG_ROPE=flip, LLAMAPROF_DEBUG_DROP=rope_freqs,qk_norm,qkv_bias; context.cpp).
+// (LLAMAPROF_DEBUG_ROPE=flip, LLAMAPROF_DEBUG_DROP=rope_freqs,qk_norm,qkv_bias,softcap,post_norm,
+// swa,expert_norm; context.cpp).
 struct ForwardDebug {
   bool flip_rope_layout = false;  // Normal <-> Neox against the architecture's layout
-  bool drop_rope_freqs = false;
+  bool drop_rope_freqs = false;   // also phi3's long/short factors
   bool drop_qk_norm = false;
   bool drop_qkv_bias = false;
+  bool drop_softcap = false;      // gemma: no attention or final-logit soft-capping
+  bool drop_post_norm = false;    // gemma: no post-attention / post-FFN norms
+  bool drop_swa = false;          // gemma: every layer global (no window, the global RoPE base)
+  MoeDebug moe;                   // expert_norm: the top-k weights not renormalized
 };
 
 struct ForwardOptions {

@@ -121,7 +121,13 @@ struct Init {
 //                norm weights are far from 1 too.)
 //   attn_q/k/v.bias (qwen2) N(0, 0.5), N(0, 0.2) for v: small next to the projections (std ~2, ~1)
 //                but large enough that a missing bias moves the scores.
-//   attn_v, ffn_gate/up   std 1/sqrt(d); attn_output 1/sqrt(d_q); ffn_down 1/sqrt(d_ff): each
+//   ffn_gate_inp (MoE router) std 2/sqrt(d): router logits of std ~2, so the top-k is clear-cut
+//                but a wrong weight normalization moves every expert's share.
+//   attn_qkv (phi3, fused) std 2/sqrt(d) for Q, K and V alike.
+//   *_post_norm (gemma) and gemma's norms: 1 + N(0, 0.05) like every norm (the GGUF stores Gemma's
+//                "1 + w" already added).
+//   attn_v, ffn_gate/up   std 1/sqrt(d); attn_output 1/sqrt(d_q); ffn_down 1/sqrt(d_ff) (the experts'
+//                1/sqrt(expert ffn)): each
 //                block adds RMS ~1 to the residual (sqrt(1 + 1.4 * n_layer) growth, no explosion;
 //                RMSNorm rescales anyway).
 //   output       std 5/sqrt(d): after output_norm, logits have std ~5, so over 32000 tokens the top-1
@@ -133,6 +139,9 @@ Init weight_init(std::string_view name, const ModelPreset& p) {
   auto ends_with = [name](std::string_view suffix) { return name.ends_with(suffix); };
   const float inv_sqrt_d = 1.0f / std::sqrt(float(p.n_embd));
   if (ends_with("attn_q_norm.weight") || ends_with("attn_k_norm.weight")) return {2.0f, 0.1f};
+  if (ends_with("ffn_gate_inp.weight")) return {0.0f, 2.0f * inv_sqrt_d};
+  if (ends_with("ffn_down_exps.weight")) return {0.0f, 1.0f / std::sqrt(float(p.n_ff_exp))};
+  if (ends_with("attn_qkv.weight")) return {0.0f, 2.0f * inv_sqrt_d};
   if (ends_with("norm.weight")) return {1.0f, 0.05f};
   if (ends_with("attn_v.bias")) return {0.0f, 0.2f};
   if (ends_with(".bias")) return {0.0f, 0.5f};
@@ -294,18 +303,23 @@ std::vector<TensorPlan> plan_tensors(const ModelPreset& p, const Recipe& recipe,
     const uint64_t nbytes = row_size(type, shape[0]) * uint64_t(rows);
     plan.push_back({std::move(name), std::move(shape), type, nbytes});
   };
-  const DimSizes dim{p.n_embd, p.n_embd_q(), p.n_embd_kv(), p.n_ff, p.head_dim()};
+  const DimSizes dim{p.n_embd, p.n_embd_q(), p.n_embd_kv(), p.n_ff, p.head_dim(), p.n_expert, p.n_ff_exp};
 
   const int64_t d = p.n_embd;
   add("token_embd.weight", {d, n_vocab});
   if (p.llama3_rope.factor > 0) add("rope_freqs.weight", {p.head_dim() / 2});
+  if (p.n_ctx_orig > 0) {
+    add("rope_factors_long.weight", {p.head_dim() / 2});
+    add("rope_factors_short.weight", {p.head_dim() / 2});
+  }
   // Every tensor the architecture requires; optional ones (llama's biases) are left out.
   for (int l = 0; l < p.n_layer; ++l) {
     const std::string blk = "blk." + std::to_string(l) + ".";
     for (const LayerTensorRule& r : layer_tensor_rules()) {
       if (r.need && arch->*r.need != Need::Required) continue;
       if (r.d1 == Dim::None) add(blk + std::string(r.suffix), {dim(r.d0)});
-      else add(blk + std::string(r.suffix), {dim(r.d0), dim(r.d1)});
+      else if (r.d2 == Dim::None) add(blk + std::string(r.suffix), {dim(r.d0), dim(r.d1)});
+      else add(blk + std::string(r.suffix), {dim(r.d0), dim(r.d1), dim(r.d2)});
     }
   }
   add("output_norm.weight", {d});
@@ -354,6 +368,18 @@ std::vector<float> llama3_rope_factors(const ModelPreset& p) {
   return f;
 }
 
+std::vector<float> longrope_factors(const ModelPreset& p, bool long_factors) {
+  // Not the real models' factors (fitted per model), but their shape: short ones near 1, long ones
+  // growing from 1 to ~40 over the pairs (the slowest pairs stretched the most).
+  const int half = p.head_dim() / 2;
+  std::vector<float> f(static_cast<size_t>(half));
+  for (int k = 0; k < half; ++k) {
+    const double t = half > 1 ? double(k) / (half - 1) : 0.0;
+    f[size_t(k)] = long_factors ? float(std::pow(40.0, t)) : float(1.0 + 0.1 * t);
+  }
+  return f;
+}
+
 uint32_t llama_file_type(const Recipe& recipe) {
   // llama_ftype numbering (llama.h): LLAMA_FTYPE_ALL_F32 = 0, MOSTLY_F16 = 1, ...
   static const std::pair<std::string_view, uint32_t> kTable[] = {
@@ -390,6 +416,26 @@ void add_model(gguf::Writer& w, const ModelPreset& p, const Recipe& recipe, cons
   w.set(a + "attention.layer_norm_rms_epsilon", Value::f32(p.rms_norm_eps));
   w.set(a + "rope.freq_base", Value::f32(p.rope_theta));
   if (p.sliding_window > 0) w.set(a + "attention.sliding_window", Value::u32(uint32_t(p.sliding_window)));
+  if (p.swa_period > 0) w.set(a + "attention.sliding_window_pattern", Value::u32(uint32_t(p.swa_period)));
+  if (p.rope_linear > 0) {
+    w.set(a + "rope.scaling.type", Value::str("linear"));
+    w.set(a + "rope.scaling.factor", Value::f32(p.rope_linear));
+  }
+  if (p.attn_softcap > 0) w.set(a + "attn_logit_softcapping", Value::f32(p.attn_softcap));
+  if (p.final_softcap > 0) w.set(a + "final_logit_softcapping", Value::f32(p.final_softcap));
+  if (p.n_ctx_orig > 0) {
+    // Phi-3's converter: attn_factor = sqrt(1 + ln(scale) / ln(original context)), scale = the
+    // context growth.
+    const double scale = double(p.n_ctx_train) / p.n_ctx_orig;
+    w.set(a + "rope.scaling.original_context_length", Value::u32(uint32_t(p.n_ctx_orig)));
+    w.set(a + "rope.scaling.attn_factor",
+          Value::f32(scale > 1 ? float(std::sqrt(1 + std::log(scale) / std::log(double(p.n_ctx_orig)))) : 1.0f));
+  }
+  if (p.n_expert > 0) {
+    w.set(a + "expert_count", Value::u32(uint32_t(p.n_expert)));
+    w.set(a + "expert_used_count", Value::u32(uint32_t(p.n_expert_used)));
+    w.set(a + "expert_feed_forward_length", Value::u32(uint32_t(p.n_ff_exp)));
+  }
   w.set("general.file_type", Value::u32(llama_file_type(recipe)));
   for (const auto& [key, value] : tokenizer) w.set(key, value);
   w.set("general.quantization_version", Value::u32(2));  // GGML_QNT_VERSION
@@ -402,6 +448,8 @@ void add_model(gguf::Writer& w, const ModelPreset& p, const Recipe& recipe, cons
     auto job = std::make_shared<TensorJob>(
         TensorJob{t.name, t.type, t.shape[0], rows, weight_init(t.name, p), options.seed, threads, {}});
     if (t.name == "rope_freqs.weight") job->values = llama3_rope_factors(p);
+    if (t.name == "rope_factors_long.weight") job->values = longrope_factors(p, true);
+    if (t.name == "rope_factors_short.weight") job->values = longrope_factors(p, false);
     w.add_tensor(t.name, t.type, t.shape, [job](uint8_t* dst, uint64_t nbytes) { produce(*job, dst, nbytes); });
   }
 }

@@ -1,4 +1,4 @@
-// Random-weight GGUF files of every architecture llamaprof runs (llama, qwen2, qwen3) with real shapes and a real vocabulary
+// Random-weight GGUF files of every architecture llamaprof runs (model/arch.h) with real shapes and a real vocabulary
 // (`llamaprof make-model`): benchmarks need the shapes, and parity tests against llama.cpp need
 // weights that make attention sharp and logits spread out (see weight_scale in make_model.cpp).
 #pragma once
@@ -43,6 +43,9 @@ uint64_t parameter_count(const ModelPreset& preset, int64_t n_vocab);
 
 // rope_freqs.weight of a preset with llama3 RoPE scaling: [head_dim / 2] frequency divisors.
 std::vector<float> llama3_rope_factors(const ModelPreset& preset);
+
+// rope_factors_long/short.weight of a phi3 preset with n_ctx_orig: [head_dim / 2] divisors.
+std::vector<float> longrope_factors(const ModelPreset& preset, bool long_factors);
 
 // llama.cpp's general.file_type (llama_ftype) for a recipe name ("Q4_K_M" -> 15).
 uint32_t llama_file_type(const Recipe& recipe);

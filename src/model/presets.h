@@ -1,5 +1,6 @@
 // Architecture presets for `llamaprof make-model`: real shapes (Llama 2 7B, Mistral 7B, TinyLlama
-// 1.1B, Llama 3.x, Qwen2.5, Qwen3, SmolLM2) and small test and demo shapes. A preset with `vocab`
+// 1.1B, Llama 3.x, Qwen2.5, Qwen3, SmolLM2, Gemma 2/3, Phi-3/3.5, Qwen3-30B-A3B) and small test
+// and demo shapes. A preset with `vocab`
 // uses that vocabulary file of the llama.cpp bundle (its real tokenizer); the others use the
 // Llama 2 vocabulary (32000 tokens) unless another vocabulary is given.
 #pragma once
@@ -38,6 +39,16 @@ struct ModelPreset {
   bool tied_output = false;  // no output.weight (the output reuses token_embd.weight)
   Llama3Rope llama3_rope{};
   std::string_view vocab{};  // vocabulary GGUF in the llama.cpp bundle's models/; empty: Llama 2
+  // The newer families' keys (model/arch.h); 0 leaves the key out.
+  float rope_linear = 0;      // <arch>.rope.scaling.type "linear" with this factor (gemma3 4B+: 8)
+  int swa_period = 0;         // <arch>.attention.sliding_window_pattern (gemma; default 2 / 6 without it)
+  float attn_softcap = 0;     // <arch>.attn_logit_softcapping (gemma2)
+  float final_softcap = 0;    // <arch>.final_logit_softcapping (gemma2, gemma3)
+  int n_ctx_orig = 0;         // phi3 128k: rope.scaling.original_context_length, attn_factor and the
+                              // rope_factors_{long,short}.weight tensors
+  int n_expert = 0;           // qwen3moe: expert_count, expert_used_count, expert_feed_forward_length
+  int n_expert_used = 0;
+  int n_ff_exp = 0;
 
   int head_dim() const { return key_length > 0 ? key_length : n_embd / n_head; }
   int n_embd_q() const { return head_dim() * n_head; }      // rows of attn_q, columns of attn_output

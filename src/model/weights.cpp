@@ -2,6 +2,7 @@
 // (llama: Llama 1/2/3, Mistral, SmolLM2; qwen2; qwen3).
 #include "model/weights.h"
 
+#include <cmath>
 #include <string>
 #include <unordered_set>
 
@@ -30,7 +31,7 @@ int positive_int(const gguf::File& file, const std::string& key, uint64_t value)
   return int(value);
 }
 
-// A tensor with exactly the expected GGUF shape (ne[0] first).
+// A tensor with exactly the expected GGUF shape (ne[0] first); a third dimension stacks matrices.
 WeightView bind(const gguf::File& file, const std::string& name, std::vector<int64_t> expected,
                 bool require_f32 = false) {
   const gguf::TensorInfo* t = file.find_tensor(name);
@@ -55,15 +56,17 @@ WeightView bind(const gguf::File& file, const std::string& name, std::vector<int
   v.name = name;
   v.type = t->type;
   v.n_cols = expected[0];
-  v.n_rows = expected.size() > 1 ? expected[1] : 1;
+  v.n_mats = expected.size() > 2 ? expected[2] : 1;
+  v.n_rows = (expected.size() > 1 ? expected[1] : 1) * v.n_mats;
   v.row_bytes = row_size(t->type, v.n_cols);
   v.data = t->data;
   return v;
 }
 
 // A matmul weight: its type needs an activation quantizer, a vec_dot and a gemm kernel.
-WeightView bind_matrix(const gguf::File& file, const std::string& name, int64_t n_in, int64_t n_out) {
-  WeightView v = bind(file, name, {n_in, n_out});
+WeightView bind_matrix(const gguf::File& file, const std::string& name, int64_t n_in, int64_t n_out,
+                       int64_t n_mats = 0) {
+  WeightView v = n_mats > 0 ? bind(file, name, {n_in, n_out, n_mats}) : bind(file, name, {n_in, n_out});
   const KernelTable& k = kernels();
   const TypeTraits& traits = type_traits(v.type);
   if (!k.vec_dot[uint32_t(v.type)] || !k.gemm[uint32_t(v.type)] ||
@@ -72,6 +75,61 @@ WeightView bind_matrix(const gguf::File& file, const std::string& name, int64_t 
                                             std::string(traits.name) + ", which has no matmul kernel");
   }
   return v;
+}
+
+float get_f32(const gguf::File& file, const std::string& key, float fallback) {
+  return float(file.get_f64(key, double(fallback)));
+}
+
+// The keys only some families have, with llama.cpp's defaults for each (src/models/<arch>.cpp's
+// load_arch_hparams). p is "<arch>.".
+void read_family_hparams(const gguf::File& file, const std::string& p, HParams& hp) {
+  auto opt_u = [&](const std::string& key, int fallback) {
+    return positive_int(file, p + key, file.get_u64(p + key, uint64_t(fallback)));
+  };
+  if (hp.arch == "gemma2" || hp.arch == "gemma3") {
+    const bool gemma2 = hp.arch == "gemma2";
+    // gemma2: a 4096 window on every other layer even without the key; gemma3: windows only when
+    // the key is present and non-zero, on 5 of every 6 layers.
+    if (gemma2 && !file.find(p + "attention.sliding_window")) hp.sliding_window = 4096;
+    if (hp.sliding_window > 0) hp.swa_period = opt_u("attention.sliding_window_pattern", gemma2 ? 2 : 6);
+    // The windowed layers' RoPE: gemma2 shares the global base and scale; gemma3's default base
+    // is 10000 and its windowed layers are never position-scaled (4B+: linear x8 on global ones).
+    hp.rope_freq_base_swa = get_f32(file, p + "rope.freq_base_swa", gemma2 ? hp.rope_freq_base : 10000.0f);
+    hp.rope_freq_scale_swa = gemma2 ? hp.rope_freq_scale : 1.0f;
+    if (gemma2) hp.attn_softcap = get_f32(file, p + "attn_logit_softcapping", 50.0f);
+    hp.final_softcap = get_f32(file, p + "final_logit_softcapping", gemma2 ? 30.0f : 0.0f);
+    // Query scale (gemma_pytorch's query_pre_attn_scalar): 1/sqrt(head_dim), except on the 27B
+    // models (46 layers for Gemma 2, 62 for Gemma 3) where it is 1/sqrt(n_embd / n_head); llama.cpp
+    // tells them apart by the layer count, as do we.
+    const bool is_27b = hp.n_layer == (gemma2 ? 46 : 62);
+    hp.attn_scale = 1.0f / std::sqrt(float(is_27b ? hp.n_embd / hp.n_head : hp.head_dim));
+  } else if (hp.arch == "phi3") {
+    // llama.cpp disables Phi-3's sliding window (converters wrote wrong values; see
+    // src/models/phi3.cpp): the key is read and not used, by both engines.
+    hp.sliding_window = 0;
+    hp.attn_scale = 1.0f / std::sqrt(float(hp.head_dim));
+  } else if (hp.arch == "qwen3moe") {
+    hp.n_expert = positive_int(file, p + "expert_count", file.get_u64(p + "expert_count"));
+    hp.n_expert_used = positive_int(file, p + "expert_used_count", file.get_u64(p + "expert_used_count"));
+    if (hp.n_expert_used > hp.n_expert) {
+      throw Error(ErrorKind::InvalidFile, file.path() + ": " + p + "expert_used_count " + std::to_string(hp.n_expert_used) +
+                                              " exceeds expert_count " + std::to_string(hp.n_expert));
+    }
+    hp.n_ff_exp = opt_u("expert_feed_forward_length", hp.n_ff / hp.n_expert_used);
+    // llama.cpp's qwen3moe always renormalizes the top-k weights (norm_topk_prob) and scales them
+    // by expert_weights_scale when that is neither 0 nor 1; a file asking for no renormalization
+    // would run wrongly in both engines.
+    if (const gguf::Value* v = file.find(p + "expert_weights_norm"); v && !v->as_bool()) {
+      throw Error(ErrorKind::Unsupported, file.path() + ": " + p +
+                                              "expert_weights_norm = false (qwen3moe renormalizes the selected "
+                                              "experts' weights; llama.cpp ignores the key too)");
+    }
+    const float w_scale = get_f32(file, p + "expert_weights_scale", 0.0f);
+    hp.expert_weights_scale = w_scale == 0.0f ? 1.0f : w_scale;
+  }
+  hp.rope_attn_factor = get_f32(file, p + "rope.scaling.attn_factor", 1.0f);
+  hp.n_ctx_orig = opt_u("rope.scaling.original_context_length", hp.n_ctx_train);
 }
 
 }  // namespace
@@ -131,6 +189,7 @@ HParams read_hparams(const gguf::File& file) {
                                             "' (key " + p + "rope.scaling.type)");
   }
   hp.sliding_window = int(file.get_u64(p + "attention.sliding_window", 0));
+  read_family_hparams(file, p, hp);
 
   // The vocabulary size is the embedding's row count; <arch>.vocab_size, when written, must agree.
   if (const gguf::TensorInfo* e = file.find_tensor("token_embd.weight"); e && e->shape.size() >= 2) {
@@ -164,7 +223,7 @@ ModelWeights bind_weights(const gguf::File& file, const HParams& hp) {
   w.token_embd = bind(file, "token_embd.weight", {n_embd, n_vocab});
   w.output_norm = bind(file, "output_norm.weight", {n_embd}, /*require_f32=*/true);
   bound.insert({"token_embd.weight", "output_norm.weight"});
-  if (file.find_tensor("output.weight") || arch->output == Need::Required) {
+  if ((file.find_tensor("output.weight") && arch->output != Need::Absent) || arch->output == Need::Required) {
     w.output = bind_matrix(file, "output.weight", n_embd, n_vocab);
     bound.insert("output.weight");
   } else {
@@ -177,7 +236,15 @@ ModelWeights bind_weights(const gguf::File& file, const HParams& hp) {
     bound.insert("rope_freqs.weight");
   }
 
-  const DimSizes dim{hp.n_embd, hp.n_embd_q(), hp.n_embd_kv(), hp.n_ff, hp.head_dim};
+  if (arch->rope_long_short == Need::Required ||
+      (arch->rope_long_short == Need::Optional &&
+       (file.find_tensor("rope_factors_long.weight") || file.find_tensor("rope_factors_short.weight")))) {
+    w.rope_long = bind(file, "rope_factors_long.weight", {hp.n_rot / 2}, /*require_f32=*/true);
+    w.rope_short = bind(file, "rope_factors_short.weight", {hp.n_rot / 2}, /*require_f32=*/true);
+    bound.insert({"rope_factors_long.weight", "rope_factors_short.weight"});
+  }
+
+  const DimSizes dim{hp.n_embd, hp.n_embd_q(), hp.n_embd_kv(), hp.n_ff, hp.head_dim, hp.n_expert, hp.n_ff_exp};
 
   w.layers.resize(size_t(hp.n_layer));
   for (int il = 0; il < hp.n_layer; ++il) {
@@ -188,8 +255,19 @@ ModelWeights bind_weights(const gguf::File& file, const HParams& hp) {
       const std::string name = b + std::string(rule.suffix);
       if (need == Need::Absent || (need == Need::Optional && !file.find_tensor(name))) continue;
       l.*rule.member = rule.d1 == Dim::None ? bind(file, name, {dim(rule.d0)}, /*require_f32=*/true)
-                                            : bind_matrix(file, name, dim(rule.d0), dim(rule.d1));
+                                            : bind_matrix(file, name, dim(rule.d0), dim(rule.d1),
+                                                          rule.d2 == Dim::None ? 0 : dim(rule.d2));
       bound.insert(name);
+    }
+    // Fused matrices (phi3) are read through row views: nothing is copied.
+    if (l.wqkv.present()) {
+      l.wq = l.wqkv.rows(0, dim.q);
+      l.wk = l.wqkv.rows(dim.q, dim.kv);
+      l.wv = l.wqkv.rows(dim.q + dim.kv, dim.kv);
+    }
+    if (l.ffn_gate_up.present()) {
+      l.ffn_gate = l.ffn_gate_up.rows(0, hp.n_ff);
+      l.ffn_up = l.ffn_gate_up.rows(hp.n_ff, hp.n_ff);
     }
   }
   // A tensor we would not read means a file we would run wrongly (a bias or norm of another

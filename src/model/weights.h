@@ -25,9 +25,21 @@ struct WeightView {
   size_t row_bytes = 0;
   const uint8_t* data = nullptr;
 
+  int64_t n_mats = 1;    // ne[2]: a stack of n_mats matrices of n_rows / n_mats rows (the experts)
+
   bool present() const { return data != nullptr; }  // optional tensors stay empty when absent
   const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes; }
   const float* f32() const { return reinterpret_cast<const float*>(data); }
+  // Rows [first, first + count) as a view of their own (no copy): fused matrices, experts.
+  WeightView rows(int64_t first, int64_t count) const {
+    WeightView v = *this;
+    v.data = row(first);
+    v.n_rows = count;
+    v.n_mats = 1;
+    return v;
+  }
+  // Matrix e of a stack.
+  WeightView matrix(int64_t e) const { return rows(e * (n_rows / n_mats), n_rows / n_mats); }
 };
 
 // One block. Which optional tensors a layer has is given by its architecture (model/arch.h); the
@@ -47,6 +59,17 @@ struct LayerWeights {
   WeightView ffn_gate;   // n_ff rows x n_embd
   WeightView ffn_up;     // n_ff rows x n_embd
   WeightView ffn_down;   // n_embd rows x n_ff
+  // phi3: the fused matrices; wq/wk/wv and ffn_gate/ffn_up are then row views into them.
+  WeightView wqkv;         // (n_embd_q + 2 n_embd_kv) rows x n_embd  (blk.N.attn_qkv.weight)
+  WeightView ffn_gate_up;  // 2 n_ff rows x n_embd: gate rows, then up rows (blk.N.ffn_up.weight)
+  // gemma2/3: RMSNorm of the attention and FFN outputs before the residual add.
+  WeightView attn_post_norm;  // [n_embd] F32 (blk.N.post_attention_norm.weight)
+  WeightView ffn_post_norm;   // [n_embd] F32 (blk.N.post_ffw_norm.weight)
+  // qwen3moe: the router and the experts, n_expert matrices stacked (3-D GGUF tensors).
+  WeightView ffn_gate_inp;   // n_expert rows x n_embd               (blk.N.ffn_gate_inp.weight)
+  WeightView ffn_gate_exps;  // n_expert x (n_ff_exp rows x n_embd)  (blk.N.ffn_gate_exps.weight)
+  WeightView ffn_up_exps;    // n_expert x (n_ff_exp rows x n_embd)
+  WeightView ffn_down_exps;  // n_expert x (n_embd rows x n_ff_exp)
 };
 
 struct ArchDesc;
@@ -58,6 +81,8 @@ struct ModelWeights {
   WeightView output;       // n_vocab rows x n_embd; token_embd itself when output.weight is absent
   bool output_tied = false;
   WeightView rope_freqs;   // [n_rot/2] F32, optional (rope_freqs.weight, Llama 3.1+): theta_k / f_k
+  WeightView rope_long;    // [n_rot/2] F32, optional (rope_factors_long.weight, phi3 128k): used when
+  WeightView rope_short;   // the context exceeds rope.scaling.original_context_length, else short
   std::vector<LayerWeights> layers;  // n_layer
 };
 

@@ -177,7 +177,11 @@ void bandwidth(const json& s, json& out) {
     const std::string m = b["model"];
     std::string text = "Decode on " + m + " at " + threads(tmax) + " moves " + f("%.2f", b["gen_gbps"]) +
                        " GB/s, " + f("%.0f", pct) + "% of the " + f("%.1f", b["bw_limit_gbps"]) + " GB/s measured limit (" +
-                       f("%.1f", num(b, "bytes_per_token") / 1e6) + " MB per token)";
+                       f("%.1f", num(b, "bytes_per_token") / 1e6) + " MB per token" +
+                       (b.contains("expert_bytes_per_token")
+                            ? ", of which " + f("%.1f", num(b, "expert_bytes_per_token") / 1e6) + " MB the selected experts'"
+                            : std::string()) +
+                       ")";
     text += pct >= 70 ? ": it is at the memory-bandwidth limit, more threads cannot make it faster"
                       : ": memory bandwidth is not what limits it (compute, synchronisation or per-token overhead is)";
     out.push_back({{"kind", "bandwidth"}, {"text", text}, {"model", m}, {"pct_bw_limit", pct}, {"at_limit", pct >= 70}});

@@ -344,6 +344,7 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
       rec["file_bytes"] = m.traffic.file_bytes;
       rec["n_params"] = m.traffic.n_params;
       rec["bytes_per_token"] = m.traffic.bytes_per_token;
+      if (m.traffic.expert_bytes > 0) rec["expert_bytes_per_token"] = m.traffic.expert_bytes_per_token;
       rec["host"] = host;
       rec["cpu_model"] = cpu_model;
       rec["cpu_features"] = features;

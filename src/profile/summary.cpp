@@ -330,6 +330,7 @@ json summarize_runs(const std::vector<json>& records) {
       if (rs.empty()) continue;
       json b = {{"model", m}, {"n_threads", t}};
       b["bytes_per_token"] = num(*rs[0], "bytes_per_token");
+      if (rs[0]->contains("expert_bytes_per_token")) b["expert_bytes_per_token"] = num(*rs[0], "expert_bytes_per_token");
       b["gen_gbps"] = median_key(rs, "gen_gbps");
       b["bw_limit_gbps"] = median_key(rs, "bw_limit_gbps");
       b["pct_bw_limit"] = median_key(rs, "pct_bw_limit");

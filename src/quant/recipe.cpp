@@ -12,6 +12,9 @@
 //                    Q3_K_M -> Q5_K on the first 1/16 of the layers, else Q4_K
 //                    Q4_K_M, Q5_K_M -> Q6_K on use_more_bits layers
 //   attn_output.weight: Q2_K -> Q3_K, Q3_K_M -> Q4_K
+//   attn_qkv.weight (fused, phi3): Q3_K_M -> Q4_K, Q4_K_M -> Q5_K, Q5_K_M -> Q6_K
+//   ffn_down_exps.weight (MoE experts): as ffn_down.weight
+//   ffn_gate_inp.weight (the MoE router): F32 in every recipe
 //   everything else 2-D: the base type. 1-D tensors (norms): F32. The float recipes (F32, F16,
 //   BF16) convert every 2-D tensor to their type and apply none of the rules above.
 //
@@ -72,7 +75,11 @@ TensorType rule_type(const Recipe& r, std::string_view name, const RecipeModel& 
     if (rn == "Q2_K") return m.n_gqa >= 4 ? T::Q4_K : T::Q3_K;
     if (rn == "Q3_K_M") return layer < 2 ? T::Q5_K : T::Q4_K;
     if ((rn == "Q4_K_M" || rn == "Q5_K_M") && use_more_bits(layer, n)) return T::Q6_K;
-  } else if (ends_with(name, "ffn_down.weight")) {
+  } else if (ends_with(name, "attn_qkv.weight")) {  // fused Q/K/V (phi3)
+    if (rn == "Q3_K_M") return T::Q4_K;
+    if (rn == "Q4_K_M") return T::Q5_K;
+    if (rn == "Q5_K_M") return T::Q6_K;
+  } else if (ends_with(name, "ffn_down.weight") || ends_with(name, "ffn_down_exps.weight")) {
     if (rn == "Q2_K") return T::Q3_K;
     if (rn == "Q3_K_M") return layer < n / 16 ? T::Q5_K : T::Q4_K;
     if ((rn == "Q4_K_M" || rn == "Q5_K_M") && use_more_bits(layer, n)) return T::Q6_K;
@@ -133,7 +140,8 @@ TensorType recipe_tensor_type(const Recipe& recipe, std::string_view name, int n
 
 TensorType recipe_tensor_type(const Recipe& recipe, std::string_view name, const RecipeModel& model,
                               int64_t row_len, int n_dims) {
-  if (n_dims < 2) return T::F32;
+  // 1-D tensors, and the MoE router (llama-quantize never quantizes ffn_gate_inp), stay F32.
+  if (n_dims < 2 || ends_with(name, "ffn_gate_inp.weight")) return T::F32;
   if (!type_traits(recipe.base).quantized) return recipe.base;
   // llama-quantize checks the output rule against the base type's block size first.
   const bool is_output = name == "output.weight" || (!model.has_output && name == "token_embd.weight");

@@ -50,7 +50,33 @@ void spell(std::string_view bytes, std::string& out) {
   for (unsigned char b : bytes) out += byte_to_unicode(b);
 }
 
+// Bytes of the UTF-8 sequence that starts with lead byte b (1 for a stray continuation byte), as
+// llama.cpp's unicode_len_utf8.
+uint32_t utf8_len(unsigned char b) {
+  static constexpr uint8_t kLen[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+  return kLen[b >> 4];
+}
+
+// gemma4's symbols: one per UTF-8 character of the raw text, the token spelling it (or -1).
+void character_symbols(const Vocab& v, std::string_view word, std::vector<Symbol>& sym) {
+  const auto n = static_cast<uint32_t>(word.size());
+  for (uint32_t i = 0; i < n;) {
+    const uint32_t len = std::min(n - i, utf8_len(static_cast<unsigned char>(word[i])));
+    const auto index = static_cast<int32_t>(sym.size());
+    sym.push_back({i, len, index - 1, i + len == n ? -1 : index + 1, v.find(word.substr(i, len))});
+    i += len;
+  }
+}
+
 void encode_word(const Vocab& v, std::string_view word, Scratch& s, std::vector<TokenId>& out) {
+  if (v.spm_pieces && word.find_first_not_of('\n') == std::string_view::npos) {
+    // gemma4: a run of newlines is one token when the vocabulary has it (llama.cpp PR 21343).
+    const TokenId whole = v.find(word);
+    if (whole >= 0) {
+      out.push_back(whole);
+      return;
+    }
+  }
   if (v.pre->ignore_merges()) {
     spell(word, s.spelled);
     const TokenId whole = v.find(s.spelled);
@@ -68,11 +94,16 @@ void encode_word(const Vocab& v, std::string_view word, Scratch& s, std::vector<
   }
   auto& sym = s.symbols;
   sym.clear();
-  const auto n = static_cast<int32_t>(word.size());
-  for (int32_t i = 0; i < n; ++i) {
-    sym.push_back({static_cast<uint32_t>(i), 1, i - 1, i + 1 == n ? -1 : i + 1,
-                   v.byte_char_token[static_cast<unsigned char>(word[i])]});
+  if (v.spm_pieces) {
+    character_symbols(v, word, sym);
+  } else {
+    const auto n = static_cast<int32_t>(word.size());
+    for (int32_t i = 0; i < n; ++i) {
+      sym.push_back({static_cast<uint32_t>(i), 1, i - 1, i + 1 == n ? -1 : i + 1,
+                     v.byte_char_token[static_cast<unsigned char>(word[i])]});
+    }
   }
+  const auto n = static_cast<int32_t>(sym.size());
   auto& heap = s.heap;
   heap.clear();
   auto consider = [&](int32_t left, int32_t right) {
@@ -111,6 +142,12 @@ void encode_word(const Vocab& v, std::string_view word, Scratch& s, std::vector<
       out.push_back(x.id);
       continue;
     }
+    if (v.spm_pieces) {  // gemma4: the bytes' <0xNN> tokens
+      for (unsigned char c : word.substr(x.begin, x.len)) {
+        if (v.byte_token[c] >= 0) out.push_back(v.byte_token[c]);
+      }
+      continue;
+    }
     spell(word.substr(x.begin, x.len), s.spelled);
     for (char c : s.spelled) {
       const TokenId id = v.find(std::string_view(&c, 1));
@@ -129,6 +166,17 @@ void bpe_encode(const Vocab& v, std::string_view text, std::vector<TokenId>& out
   if (sanitize_utf8(text, s.clean, s.regex_text)) {
     clean = s.clean;
     regex_text = s.regex_text;
+  }
+  if (v.spm_pieces) {
+    // gemma4: spaces become "▁" before the split (llama.cpp escapes the whole fragment), and the
+    // sanitized text is the one split and merged.
+    s.spelled.clear();
+    for (char c : clean) {
+      if (c == ' ') s.spelled += "\xE2\x96\x81";
+      else s.spelled += c;
+    }
+    s.clean.swap(s.spelled);
+    clean = regex_text = s.clean;
   }
   v.pre->split(regex_text, s.ends);
   uint32_t begin = 0;
@@ -170,7 +218,11 @@ void build_merges(Vocab& v, const std::vector<std::string>& merges, const std::s
     v.merges.keys[slot] = k;
     v.merges.ranks[slot] = static_cast<uint32_t>(i);
   }
-  for (int b = 0; b < 256; ++b) v.byte_char_token[b] = v.find(byte_to_unicode(static_cast<uint8_t>(b)));
+  for (int b = 0; b < 256; ++b) {
+    // gemma4 spells an ASCII byte as itself; a lone non-ASCII byte is no character.
+    v.byte_char_token[b] = v.spm_pieces ? (b < 0x80 ? v.find(std::string(1, char(b))) : -1)
+                                        : v.find(byte_to_unicode(static_cast<uint8_t>(b)));
+  }
 }
 
 }  // namespace lp::tokenizer_detail

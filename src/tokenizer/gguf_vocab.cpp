@@ -48,12 +48,15 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
   if (!model) {
     throw Error(ErrorKind::InvalidFile, where + ": metadata key tokenizer.ggml.model is missing (no tokenizer)");
   }
-  const bool bpe = *model == "gpt2";
+  // "gemma4" is BPE over SentencePiece pieces (llama.cpp: a BPE vocabulary with pre-tokenizer
+  // "gemma4", spaces escaped as "▁", no byte-level encoding).
+  const bool gemma4 = *model == "gemma4";
+  const bool bpe = *model == "gpt2" || gemma4;
   if (*model != "llama" && !bpe) {
-    // "bert" is WordPiece, "t5" Unigram, "gemma4" BPE over SentencePiece pieces: not implemented.
+    // "bert" is WordPiece, "t5" Unigram: not implemented.
     throw Error(ErrorKind::Unsupported, where + ": tokenizer.ggml.model = \"" + *model +
-                                            "\" is not supported (only \"llama\", SentencePiece BPE, and \"gpt2\", "
-                                            "byte-level BPE)");
+                                            "\" is not supported (only \"llama\", SentencePiece BPE, \"gpt2\", "
+                                            "byte-level BPE, and \"gemma4\")");
   }
 
   auto impl = std::make_unique<Impl>();
@@ -75,7 +78,9 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
     v.model = tokenizer_detail::VocabModel::Bpe;
     // No pre key: llama.cpp's "default" pre-tokenizer (older conversions, e.g. GPT-NeoX, Aquila).
     auto pre = read_key(file, "tokenizer.ggml.pre", [](const gguf::Value& x) { return x.as_string(); });
+    if (gemma4) pre = "gemma4";  // llama.cpp sets it for this model whatever the key says
     v.pre = tokenizer_detail::PreTokenizer::create(pre && !pre->empty() ? *pre : "default", where);
+    v.spm_pieces = gemma4;
     v.clean_spaces = v.pre->clean_spaces();
     merges = read_key(file, "tokenizer.ggml.merges", [](const gguf::Value& x) { return x.as_string_vector(); });
     if (!merges) {
@@ -86,7 +91,7 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
 
   // Defaults as llama.cpp: SentencePiece's <unk> 0, <s> 1, </s> 2; BPE's 11 for both BOS and EOS
   // (dropped when the vocabulary is smaller) and no unknown token.
-  const TokenId bpe_default = n > 11 ? 11 : -1;
+  const TokenId bpe_default = n > 11 && !gemma4 ? 11 : -1;  // gemma4: only what the file says
   v.bos = read_token_id(file, "tokenizer.ggml.bos_token_id", bpe ? bpe_default : 1);
   v.eos = read_token_id(file, "tokenizer.ggml.eos_token_id", bpe ? bpe_default : 2);
   v.unk = read_token_id(file, "tokenizer.ggml.unknown_token_id", bpe ? -1 : 0);
@@ -99,6 +104,8 @@ Tokenizer Tokenizer::from_gguf(const gguf::File& file) {
   v.flags.add_bos = read_flag(file, "tokenizer.ggml.add_bos_token", bpe ? v.pre->add_bos() : true);
   v.flags.add_eos = read_flag(file, "tokenizer.ggml.add_eos_token", false);
   v.flags.add_space_prefix = read_flag(file, "tokenizer.ggml.add_space_prefix", !bpe);
+  if (bpe) v.flags.add_space_prefix = false;  // llama.cpp: BPE vocabularies never get one
+  if (gemma4) v.flags.add_bos = true;        // llama.cpp overrides add_bos_token=false for Gemma 4
   v.finish(where);
   if (bpe) tokenizer_detail::build_merges(v, *merges, where);
   return Tokenizer(std::move(impl));

@@ -79,6 +79,8 @@ const std::vector<Family>& families() {
       {"qwen2", {"qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2"}, {kQwen2}, false, false, false},
       {"stablelm2", {"stablelm2", "megrez"}, {kQwen2}},
       {"qwen35", {"qwen35"}, {kQwen35}, false, false, false},
+      // Gemma 4: only newlines split words (its BPE runs over whole lines of "▁"-escaped text).
+      {"gemma4", {"gemma4"}, {"[^\\n]+|[\\n]+"}, false, true},
   };
   return f;
 }

@@ -173,6 +173,7 @@ TokenId Tokenizer::bos() const { return impl_->vocab.bos; }
 TokenId Tokenizer::eos() const { return impl_->vocab.eos; }
 TokenId Tokenizer::unk() const { return impl_->vocab.unk; }
 std::string_view Tokenizer::model() const {
+  if (impl_->vocab.spm_pieces) return "gemma4";
   return impl_->vocab.model == tokenizer_detail::VocabModel::Bpe ? "gpt2" : "llama";
 }
 
@@ -252,7 +253,7 @@ std::string Tokenizer::token_to_piece(TokenId id, bool render_special) const {
   const std::string& text = v.texts[id];
   switch (v.kinds[id]) {
     case TokenKind::Normal: {
-      if (v.model == tokenizer_detail::VocabModel::Bpe) {
+      if (v.model == tokenizer_detail::VocabModel::Bpe && !v.spm_pieces) {
         std::string piece;
         tokenizer_detail::byte_level_decode(text, piece);
         return piece;

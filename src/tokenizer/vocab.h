@@ -93,6 +93,9 @@ struct Vocab {
   Merges merges;
   std::array<TokenId, 256> byte_char_token{};  // byte -> token spelling its stand-in character, -1 if none
   bool clean_spaces = false;                    // detokenize tidies " ," etc. (llama.cpp clean_spaces)
+  // "gemma4": BPE over SentencePiece pieces instead of byte-level stand-ins. Spaces become "▁",
+  // the symbols are raw UTF-8 characters and unknown bytes fall back to <0xNN> tokens.
+  bool spm_pieces = false;
 
   int size() const { return static_cast<int>(texts.size()); }
   TokenId find(std::string_view text) const { return by_text.find(text); }

@@ -43,7 +43,7 @@ TEST(GgufInfoCli, PrintsTheSummaryAsText) {
   const testing::CliResult r = testing::run_cli({"info", path}, dir);
   ASSERT_TRUE(r.exited);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* part : {"architecture  llama", "supported     yes (llamaprof runs llama, qwen2, qwen3)", "context_length", "2048", "attention.head_count_kv",
+  for (const char* part : {"architecture  llama", "supported     yes (llamaprof runs llama, qwen2, qwen3, gemma2, gemma3, phi3, qwen3moe)", "context_length", "2048", "attention.head_count_kv",
                            "layer_norm_rms_epsilon", "1e-05", "rope.scaling.type", "general.name", "tiny test",
                            "vocab size  100", "bos id      1", "token_embd.weight", "Q4_0", "[64, 100]",
                            "output_norm.weight", "parameters       6464", "bits per weight"}) {
@@ -60,7 +60,7 @@ TEST(GgufInfoCli, PrintsOneJsonObjectWithAllMetadata) {
   const nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["architecture"], "llama");
   EXPECT_EQ(j["architecture_supported"], true);
-  EXPECT_EQ(j["supported_architectures"], (nlohmann::json{"llama", "qwen2", "qwen3"}));
+  EXPECT_EQ(j["supported_architectures"], (nlohmann::json{"llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "qwen3moe"}));
   EXPECT_EQ(j["version"], 3);
   EXPECT_EQ(j["hyperparameters"]["context_length"], 2048);
   EXPECT_EQ(j["hyperparameters"]["attention.layer_norm_rms_epsilon"], 1e-5);

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "ggml_library.h"
+#include "kernels/ops.h"
+#include "quant/fp16.h"
 #include "kernels/kernel_table.h"
 #include "quant/blocks.h"
 #include "quant/type_traits.h"
@@ -101,6 +103,26 @@ TEST_F(GgmlActivations, Q8_KValuesAreLlamaCpps) {
       }
     }
   }
+}
+
+// Gemma's GeGLU: llama.cpp's CPU GELU rounds the gate to F16 and looks it up in a table of F16
+// GELU values that ggml_cpu_init() fills; ours must give the same F16 value for every gate in
+// (-10, 10), where the table is used (compiler contractions in its tanh argument would show here).
+TEST_F(GgmlActivations, GeluTableIsLlamaCpps) {
+  g_ggml_cpu.symbol<void (*)()>("ggml_cpu_init")();
+  const auto* table = g_ggml_cpu.symbol<const lp::fp16_t*>("ggml_table_gelu_f16");
+  ASSERT_NE(table, nullptr);
+  int checked = 0;
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float gate = lp::fp16_to_fp32(lp::fp16_t(h));
+    if (!(gate > -10.0f && gate < 10.0f)) continue;
+    const float up = 1.0f;
+    float ours = 0;
+    lp::gelu_tanh_mul(&gate, &up, &ours, 1);
+    ASSERT_EQ(ours, lp::fp16_to_fp32(table[h])) << "gate " << gate;
+    ++checked;
+  }
+  EXPECT_GT(checked, 30000);
 }
 
 }  // namespace

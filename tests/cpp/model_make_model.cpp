@@ -111,6 +111,13 @@ TEST(Presets, RealShapesHaveTheRealParameterCounts) {
   EXPECT_EQ(parameter_count(*find_preset("qwen2.5-0.5b"), 151936), 494032768u);
   EXPECT_EQ(parameter_count(*find_preset("qwen3-0.6b"), 151936), 596049920u);
   EXPECT_EQ(parameter_count(*find_preset("smollm2-135m"), 49152), 134515008u);
+  // Part 2 (published counts with the models' own vocabulary sizes; rope factors add 2 x 48).
+  EXPECT_EQ(parameter_count(*find_preset("gemma3-270m"), 262144), 268098176u);
+  EXPECT_EQ(parameter_count(*find_preset("gemma3-1b"), 262144), 999885952u);
+  EXPECT_EQ(parameter_count(*find_preset("gemma2-2b"), 256000), 2614341888u);
+  EXPECT_EQ(parameter_count(*find_preset("phi3-mini"), 32064), 3821079552u);
+  EXPECT_EQ(parameter_count(*find_preset("phi3.5-mini"), 32064), 3821079552u + 96u);
+  EXPECT_EQ(parameter_count(*find_preset("qwen3-30b-a3b"), 151936), 30532122624u);
   for (const ModelPreset& p : presets()) {
     if (p.arch == "llama" && p.vocab.empty() && p.key_length == 0 && p.llama3_rope.factor == 0) {
       EXPECT_EQ(p.n_embd % 256, 0) << p.name;  // the Llama 2 family: every K-quant applies

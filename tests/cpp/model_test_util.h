@@ -3,11 +3,13 @@
 // logits spread out. Options break the file on purpose (missing tensor, wrong shape, other arch).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -15,11 +17,35 @@
 #include <unistd.h>
 
 #include "gguf/writer.h"
+#include "llamaprof/context.h"
 #include "llamaprof/error.h"
+#include "llamaprof/model.h"
 #include "quant/quantize.h"
 #include "quant/type_traits.h"
 
 namespace lp::test {
+
+// Logits of `prompt` evaluated in one batch and token by token: finite, some above min_abs in
+// magnitude, and the two within max_diff of each other.
+inline void expect_batch_matches_single(const Model& m, const std::vector<TokenId>& prompt, int n_ctx,
+                                        float min_abs, float max_diff) {
+  ContextParams p;
+  p.n_ctx = n_ctx;
+  p.n_threads = 2;
+  Context batch(m, p), single(m, p);
+  const auto a = batch.eval(prompt);
+  std::vector<float> first(a.begin(), a.end());
+  std::span<const float> b;
+  for (TokenId t : prompt) b = single.eval(std::span<const TokenId>(&t, 1));
+  float largest = 0, diff = 0;
+  for (size_t i = 0; i < first.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(first[i]));
+    largest = std::max(largest, std::fabs(first[i]));
+    diff = std::max(diff, std::fabs(first[i] - b[i]));
+  }
+  EXPECT_GT(largest, min_abs);
+  EXPECT_LT(diff, max_diff);
+}
 
 // Runs fn, expects an lp::Error of `kind` whose message contains every one of `parts`.
 template <typename Fn>

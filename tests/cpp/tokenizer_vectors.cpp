@@ -100,5 +100,7 @@ INSTANTIATE_TEST_SUITE_P(Bpe, TokenizerVectors,
                                          "mpt"),
                          param_name);
 INSTANTIATE_TEST_SUITE_P(Spm, TokenizerVectors, testing::Values("llama-spm", "phi-3"), param_name);
+// Gemma 4: BPE merges over SentencePiece pieces (tokenizer.ggml.model "gemma4").
+INSTANTIATE_TEST_SUITE_P(Gemma4, TokenizerVectors, testing::Values("gemma-4"), param_name);
 
 }  // namespace

@@ -162,12 +162,13 @@ describe("weight scales", () => {
 
 // The presets with their real vocabularies (byte-level BPE; llamaprof loads them once its BPE
 // tokenizer is in): llama.cpp loads each and generates. Only the cheap ones by default (make-model
-// Q4_K_M: smollm2-135m ~2.5 s, qwen2.5-0.5b ~7 s, qwen3-0.6b ~20 s on 2 busy cores);
+// Q4_K_M: smollm2-135m ~2.5 s, qwen2.5-0.5b ~7 s, qwen3-0.6b ~20 s, gemma3-270m ~25 s on 2 busy cores);
 // LLAMAPROF_TEST_LARGE=1 adds llama3.2-1b (~1-2 min).
 const realPresets = {
   "smollm2-135m": { arch: "llama", vocab: 49152 },  // StarCoder's vocabulary stands in (presets.cpp)
   "qwen2.5-0.5b": { arch: "qwen2", vocab: 151936 },
   "qwen3-0.6b": { arch: "qwen3", vocab: 151936 },
+  "gemma3-270m": { arch: "gemma3", vocab: 262144, tokenizer: "gemma4" },  // Gemma 4's vocabulary stands in
   ...(process.env.LLAMAPROF_TEST_LARGE ? { "llama3.2-1b": { arch: "llama", vocab: 128256, ropeFreqs: true } } : {}),
 };
 
@@ -178,7 +179,7 @@ describe("real-vocabulary presets in llama.cpp", () => {
       const path = ensureModel(preset, "Q4_K_M");
       const info = await readGgufFileInfo(path, { logWarnings: false });
       assert.equal(info.metadata.general.architecture, want.arch);
-      assert.equal(info.metadata.tokenizer.ggml.model, "gpt2");
+      assert.equal(info.metadata.tokenizer.ggml.model, want.tokenizer ?? "gpt2");
       assert.equal(info.metadata.tokenizer.ggml.tokens.length, want.vocab);
       assert.equal(info.tensorInfo.some((ti) => ti.name === "rope_freqs.weight"), !!want.ropeFreqs);
       assert.ok(!info.tensorInfo.some((ti) => ti.name === "output.weight"), "tied output");

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { disposeOracle, greedy, loadOracleModel } from "../../tools/oracle/oracle.mjs";
-import { archTestPresets, archTypes, ensureModel, runCli, testPresets } from "../../tools/oracle/test-models.mjs";
+import { arch2TestPresets, arch2Types, archTestPresets, archTypes, ensureModel, runCli, testPresets } from "../../tools/oracle/test-models.mjs";
 
 const prompt = "The llama (Lama glama) is a domesticated South American camelid";
 const nTokens = 32;
@@ -111,7 +111,8 @@ function maxLogprobDiff(forced, oracle) {
   return maxDiff;
 }
 
-const cases = [...testPresets.flatMap((p) => types.map((t) => [p, t])), ...archTestPresets.flatMap((p) => archTypes.map((t) => [p, t]))];
+const cases = [...testPresets.flatMap((p) => types.map((t) => [p, t])), ...archTestPresets.flatMap((p) => archTypes.map((t) => [p, t])),
+               ...arch2TestPresets.flatMap((p) => arch2Types.map((t) => [p, t]))];
 
 describe("parity with llama.cpp: greedy continuation and top-5 log-probs", () => {
   after(() => {
@@ -142,6 +143,14 @@ const mistakes = [
   ["tiny-llama3", "F16", { LLAMAPROF_DEBUG_DROP: "rope_freqs" }, "RoPE without rope_freqs.weight"],
   ["tiny-qwen3", "F16", { LLAMAPROF_DEBUG_DROP: "qk_norm" }, "Qwen3 without its Q/K norm"],
   ["tiny-qwen2", "F16", { LLAMAPROF_DEBUG_DROP: "qkv_bias" }, "Qwen2 without its Q/K/V biases"],
+  ...arch2TestPresets.map((p) => [p, "F16", { LLAMAPROF_DEBUG_ROPE: "flip" }, "the other RoPE layout than the architecture's"]),
+  ["tiny-gemma2", "F16", { LLAMAPROF_DEBUG_DROP: "softcap" }, "Gemma 2 without its attention and final-logit soft-capping"],
+  ["tiny-gemma2", "F16", { LLAMAPROF_DEBUG_DROP: "post_norm" }, "Gemma 2 without its post-attention/post-FFN norms"],
+  ["tiny-gemma2", "F16", { LLAMAPROF_DEBUG_DROP: "swa" }, "Gemma 2 attending past its 16-position window"],
+  ["tiny-gemma3", "F16", { LLAMAPROF_DEBUG_DROP: "swa" }, "Gemma 3 without its window and local RoPE base"],
+  ["tiny-gemma3", "F16", { LLAMAPROF_DEBUG_DROP: "qk_norm" }, "Gemma 3 without its Q/K norm"],
+  ["tiny-phi3", "F16", { LLAMAPROF_DEBUG_DROP: "rope_freqs" }, "Phi-3 without its long RoPE factors"],
+  ["tiny-qwen3moe", "F16", { LLAMAPROF_DEBUG_DROP: "expert_norm" }, "Qwen3 MoE without renormalizing the selected experts' weights"],
 ];
 
 const mistakeSummary = [];

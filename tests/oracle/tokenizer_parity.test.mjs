@@ -22,6 +22,7 @@ const llamaCppModels = join(repoRoot, "tools/oracle/generated/llama.cpp/models")
 const bpeVocabs = ["llama-bpe", "qwen2", "qwen35", "gpt-2", "starcoder", "deepseek-coder", "deepseek-llm", "falcon",
   "command-r", "refact", "mpt", "aquila", "gpt-neox"];
 const spmVocabs = ["llama-spm", "phi-3"];  // phi-3: special tokens strip the white space after them
+const gemma4Vocabs = ["gemma-4"];  // BPE over SentencePiece pieces (tokenizer.ggml.model "gemma4")
 
 // Runs `llamaprof tokenize -m modelPath` over `inputs` (strings, or id arrays with --decode) in one process.
 function runTokenizeFile(modelPath, workDir, inputs, flags) {
@@ -139,14 +140,14 @@ describe("tokenizer parity with llama.cpp on its vocabulary-only files (byte-lev
     }
   });
 
-  for (const name of [...bpeVocabs, ...spmVocabs]) {
+  for (const name of [...bpeVocabs, ...spmVocabs, ...gemma4Vocabs]) {
     test(`${name}: ids, ids with BOS, detokenize and EOG are llama.cpp's`, async () => {
       const path = join(llamaCppModels, `ggml-vocab-${name}.gguf`);
       const model = await loadOracleModel(path, { vocabOnly: true });
       try {
         const ours = (inputs, flags) => runTokenizeFile(path, workDir, inputs, flags);
         const info = JSON.parse(runCli(["tokenize", "-m", path, "--eog"]));
-        assert.equal(info.model, spmVocabs.includes(name) ? "llama" : "gpt2");
+        assert.equal(info.model, spmVocabs.includes(name) ? "llama" : gemma4Vocabs.includes(name) ? "gemma4" : "gpt2");
         for (const special of [false, true]) {
           const expected = corpus.map((t) => model.tokenize(t, special));
           compareAll(corpus, ours(corpus, special ? ["--no-bos", "--parse-special"] : ["--no-bos"]), expected,

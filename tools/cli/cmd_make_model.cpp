@@ -1,4 +1,4 @@
-// `llamaprof make-model`: writes a random-weight GGUF (llama, qwen2 or qwen3) with a preset's real
+// `llamaprof make-model`: writes a random-weight GGUF (any architecture of model/arch.h) with a preset's real
 // shapes and vocabulary (the Llama 2 one, or the preset's own from the llama.cpp bundle), in any
 // recipe's types (see src/model/make_model.h).
 #include <chrono>
@@ -141,7 +141,7 @@ int run_make_model(const MakeModelArgs& a) {
 void register_make_model(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<MakeModelArgs>();
   auto* cmd = app.add_subcommand("make-model",
-                                 "Write a random-weight GGUF (llama, qwen2, qwen3) with real shapes and vocabulary");
+                                 "Write a random-weight GGUF (llama, qwen2, qwen3, gemma2, gemma3, phi3, qwen3moe) with real shapes and vocabulary");
   cmd->add_option("--preset", args->preset, "Architecture preset (see --list)");
   cmd->add_option("--type", args->type, "Quantization recipe: F32, F16, BF16, Q8_0, Q4_0, ..., Q4_K_M, Q6_K");
   cmd->add_option("-o,--output", args->output, "Output GGUF path");

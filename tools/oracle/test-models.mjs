@@ -17,6 +17,10 @@ export const demoPresets = ["demo", "demo-mistral"];
 // type matrix stays on the llama presets above, which share every kernel with these).
 export const archTestPresets = ["tiny-llama3", "tiny-qwen2", "tiny-qwen3"];
 export const archTypes = ["F16", "Q8_0", "Q4_0", "Q4_K_M", "Q6_K"];
+// Part 2's families (Gemma 2/3, Phi-3, Qwen3 MoE), in the four types the issue names (fewer than
+// archTypes to keep CI time modest: Q4_0 shares its kernels with the other presets).
+export const arch2TestPresets = ["tiny-gemma2", "tiny-gemma3", "tiny-phi3", "tiny-qwen3moe"];
+export const arch2Types = ["F16", "Q8_0", "Q4_K_M", "Q6_K"];
 
 export function cliPath() {
   const cli = process.env.LLAMAPROF_CLI || join(repoRoot, "build/tools/cli/llamaprof");

@@ -1,0 +1,116 @@
+// The mixture-of-experts FFN step (model/moe.h). Facts from llama.cpp's build_moe_ffn
+// (src/llama-graph.cpp) as qwen3moe calls it: softmax gating, top-k by probability, the selected
+// probabilities divided by their sum (clamped below at 2^-14, F16's smallest normal), times
+// expert_weights_scale when that is not 1, each expert's output multiplied by its weight and the
+// k outputs added in the router's order.
+#include "model/moe.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/ops.h"
+#include "model/matmul.h"
+#include "model/weights.h"
+#include "runtime/thread_pool.h"
+
+namespace lp {
+
+namespace {
+std::unique_ptr<float[]> floats(size_t n) { return std::unique_ptr<float[]>(new float[std::max<size_t>(n, 1)]); }
+}  // namespace
+
+MoeScratch::MoeScratch(const HParams& hp, int max_tokens) {
+  const size_t t = size_t(max_tokens), k = size_t(hp.n_expert_used);
+  router = floats(t * size_t(hp.n_expert));
+  selected.resize(t * k);
+  weights.resize(t * k);
+  by_expert.resize(t * k);
+  expert_start.resize(size_t(hp.n_expert) + 1);
+  xin = floats(t * size_t(hp.n_embd));
+  gate = floats(t * size_t(hp.n_ff_exp));
+  up = floats(t * size_t(hp.n_ff_exp));
+  y = floats(t * size_t(hp.n_embd));
+  slot_out = floats(t * k * size_t(hp.n_embd));
+}
+
+void moe_ffn(const HParams& hp, const LayerWeights& l, const float* x, int n, float* out, MoeScratch& s,
+             Activations& acts, ThreadPool& pool, const MoeDebug& debug) {
+  const int64_t n_embd = hp.n_embd, n_ff = hp.n_ff_exp;
+  const int n_expert = hp.n_expert, k = hp.n_expert_used;
+
+  // ---- router: probabilities and the top k of each token ----
+  acts.set(x, n, n_embd);
+  matmul({{&l.ffn_gate_inp, s.router.get(), n_expert}}, acts, pool);
+  for (int i = 0; i < n; ++i) {
+    float* p = s.router.get() + int64_t(i) * n_expert;
+    softmax(p, n_expert);
+    int32_t* sel = s.selected.data() + int64_t(i) * k;
+    float* w = s.weights.data() + int64_t(i) * k;
+    float sum = 0.0f;
+    for (int j = 0; j < k; ++j) {  // k is small (8 of 128): repeated arg-max, lowest id on ties
+      int best = -1;
+      for (int e = 0; e < n_expert; ++e) {
+        if (std::find(sel, sel + j, e) != sel + j) continue;
+        if (best < 0 || p[e] > p[best]) best = e;
+      }
+      sel[j] = best;
+      w[j] = p[best];
+      sum += w[j];
+    }
+    if (!debug.skip_renorm) {
+      sum = std::max(sum, 6.103515625e-5f);
+      for (int j = 0; j < k; ++j) w[j] /= sum;
+    }
+    if (hp.expert_weights_scale != 1.0f) {
+      for (int j = 0; j < k; ++j) w[j] *= hp.expert_weights_scale;
+    }
+  }
+
+  // ---- group the (token, slot) pairs by expert (counting sort) ----
+  std::fill(s.expert_start.begin(), s.expert_start.end(), 0);
+  for (int64_t q = 0; q < int64_t(n) * k; ++q) ++s.expert_start[size_t(s.selected[size_t(q)]) + 1];
+  for (int e = 0; e < n_expert; ++e) s.expert_start[size_t(e) + 1] += s.expert_start[size_t(e)];
+  // Stable fill: walk the pairs in token order so each expert's rows stay in token order.
+  std::vector<int32_t>& start = s.expert_start;
+  for (int e = n_expert; e > 0; --e) start[size_t(e)] = start[size_t(e) - 1];
+  start[0] = 0;
+  for (int64_t q = 0; q < int64_t(n) * k; ++q) s.by_expert[size_t(start[size_t(s.selected[size_t(q)]) + 1]++)] = int32_t(q);
+  // now start[e + 1] is the end of expert e's range, start[e] its beginning
+
+  // ---- each selected expert over its tokens: one read of its three matrices per batch ----
+  s.experts_read = 0;
+  for (int e = 0; e < n_expert; ++e) {
+    const int32_t a = start[size_t(e)], b = start[size_t(e) + 1];
+    const int m = b - a;
+    if (m == 0) continue;
+    ++s.experts_read;
+    for (int r = 0; r < m; ++r) {
+      const int64_t tok = s.by_expert[size_t(a + r)] / k;
+      std::memcpy(s.xin.get() + r * n_embd, x + tok * n_embd, size_t(n_embd) * sizeof(float));
+    }
+    const WeightView gate_e = l.ffn_gate_exps.matrix(e), up_e = l.ffn_up_exps.matrix(e),
+                     down_e = l.ffn_down_exps.matrix(e);
+    acts.set(s.xin.get(), m, n_embd);
+    matmul({{&gate_e, s.gate.get(), n_ff}, {&up_e, s.up.get(), n_ff}}, acts, pool);
+    silu_mul(s.gate.get(), s.up.get(), s.gate.get(), int64_t(m) * n_ff);
+    acts.set(s.gate.get(), m, n_ff);
+    matmul({{&down_e, s.y.get(), n_embd}}, acts, pool);
+    for (int r = 0; r < m; ++r) {
+      const int32_t q = s.by_expert[size_t(a + r)];  // token * k + slot
+      const float w = s.weights[size_t(q)];
+      const float* yr = s.y.get() + r * n_embd;
+      float* dst = s.slot_out.get() + int64_t(q) * n_embd;
+      for (int64_t d = 0; d < n_embd; ++d) dst[d] = yr[d] * w;
+    }
+  }
+
+  // ---- sum the k weighted outputs of each token in slot order ----
+  for (int i = 0; i < n; ++i) {
+    const float* so = s.slot_out.get() + int64_t(i) * k * n_embd;
+    float* o = out + int64_t(i) * n_embd;
+    std::memcpy(o, so, size_t(n_embd) * sizeof(float));
+    for (int j = 1; j < k; ++j) add(o, so + int64_t(j) * n_embd, o, n_embd);
+  }
+}
+
+}  // namespace lp
