@@ -93,7 +93,7 @@ ForwardBuffers::ForwardBuffers(const Model& model, int max_tokens_, int n_ctx, i
 
 void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
              ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
-             OpProfile& prof) {
+             OpProfile& prof, float* hidden) {
   const HParams& hp = model.hparams();
   const ModelWeights& w = model.weights();
   const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), n_ff = hp.n_ff,
@@ -212,6 +212,8 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     residual_add(xb2);
   }
   cache.set_n_past(p0 + n);
+  // Embeddings: every position's final-normed hidden state (llama.cpp's t_embd, which it pools).
+  if (hidden) norm(x, w.output_norm, hidden, n);
   if (!logits) return;
 
   // ---- output: final norm and the vocabulary projection (last row only unless all_logits) ----
