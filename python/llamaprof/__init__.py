@@ -11,9 +11,15 @@
 """
 
 from ._llamaprof import Engine as _Engine  # noqa: F401  (fails early if the extension is missing)
-from .llama import LLAMA_DEFAULT_SEED, Llama
+from .llama import (LLAMA_DEFAULT_SEED, LLAMA_POOLING_TYPE_CLS, LLAMA_POOLING_TYPE_LAST,  # noqa: F401
+                    LLAMA_POOLING_TYPE_MEAN, LLAMA_POOLING_TYPE_NONE, LLAMA_POOLING_TYPE_UNSPECIFIED, Llama)
+from .llama_cache import BaseLlamaCache, LlamaCache, LlamaDiskCache, LlamaRAMCache
+from .llama_sampling import LlamaState, LogitsProcessorList, MinTokensLogitsProcessor, StoppingCriteriaList
+from .llama_tokenizer import LlamaTokenizer
 from .model import Candidate, Completion, Model, Stream, Token
 from .profile import profile
 
 __version__ = "0.1.0"
-__all__ = ["Model", "Completion", "Token", "Candidate", "Stream", "Llama", "LLAMA_DEFAULT_SEED", "profile"]
+__all__ = ["Model", "Completion", "Token", "Candidate", "Stream", "Llama", "LLAMA_DEFAULT_SEED", "profile",
+           "LogitsProcessorList", "StoppingCriteriaList", "MinTokensLogitsProcessor", "LlamaState", "LlamaTokenizer",
+           "BaseLlamaCache", "LlamaCache", "LlamaRAMCache", "LlamaDiskCache"]
