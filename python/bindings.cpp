@@ -161,10 +161,19 @@ class Job {
   std::thread thread_;
 };
 
+lp::KvType kv_type(const std::string& name, const char* what) {
+  if (name == "f16") return lp::KvType::F16;
+  if (name == "f32") return lp::KvType::F32;
+  if (name == "q8_0") return lp::KvType::Q8_0;
+  throw lp::Error(lp::ErrorKind::InvalidArgument, std::string(what) + ": unknown KV cache type '" + name +
+                                                      "' (f16, f32, q8_0)");
+}
+
 class Engine {
  public:
   Engine(const std::string& path, int n_threads, int n_ctx, int n_batch, bool use_mmap, bool use_mlock,
-         bool prefetch, bool logits_all, bool embeddings, bool vocab_only) {
+         bool prefetch, bool logits_all, bool embeddings, bool vocab_only, const std::string& type_k,
+         const std::string& type_v) {
     lp::ModelParams mp;
     mp.use_mmap = use_mmap;
     mp.use_mlock = use_mlock;
@@ -176,6 +185,8 @@ class Engine {
     cp.n_threads = n_threads;
     cp.logits_all = logits_all;
     cp.embeddings = embeddings;
+    cp.type_k = kv_type(type_k, "type_k");
+    cp.type_v = kv_type(type_v, "type_v");
     logits_all_ = logits_all;
     py::gil_scoped_release nogil;  // mapping, binding and KV allocation take a while for big files
     model_ = std::make_unique<lp::Model>(lp::Model::load(path, mp));
@@ -523,10 +534,12 @@ PYBIND11_MODULE(_llamaprof, m) {
       .def_property_readonly("done", &Job::done);
 
   py::class_<Engine>(m, "Engine", py::buffer_protocol())
-      .def(py::init<const std::string&, int, int, int, bool, bool, bool, bool, bool, bool>(), py::arg("path"),
-           py::arg("n_threads") = 0, py::arg("n_ctx") = 0, py::arg("n_batch") = 512, py::arg("use_mmap") = true,
-           py::arg("use_mlock") = false, py::arg("prefetch") = false, py::arg("logits_all") = false,
-           py::arg("embeddings") = false, py::arg("vocab_only") = false)
+      .def(py::init<const std::string&, int, int, int, bool, bool, bool, bool, bool, bool, const std::string&,
+                    const std::string&>(),
+           py::arg("path"), py::arg("n_threads") = 0, py::arg("n_ctx") = 0, py::arg("n_batch") = 512,
+           py::arg("use_mmap") = true, py::arg("use_mlock") = false, py::arg("prefetch") = false,
+           py::arg("logits_all") = false, py::arg("embeddings") = false, py::arg("vocab_only") = false,
+           py::arg("type_k") = "f16", py::arg("type_v") = "f16")
       // The logits of the last step, zero-copy: n_vocab float32 owned by the Context. The buffer
       // is read-only and is overwritten by the next forward pass.
       .def_buffer([](Engine& e) {
@@ -657,6 +670,7 @@ PYBIND11_MODULE(_llamaprof, m) {
            })
       // --- llama-cpp-python's low-level surface (python/llamaprof/llama.py) ---
       .def_property_readonly("has_context", &Engine::has_ctx)
+      .def_property_readonly("kv_cache_bytes", [](Engine& e) { return e.ctx().kv_cache_bytes(); })
       .def("close", &Engine::close, "drops the context (KV cache, buffers, threads)")
       .def(
           "piece",

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "llamaprof/kv_type.h"
 #include "llamaprof/model.h"
 
 namespace lp {
@@ -25,6 +26,10 @@ struct ContextParams {
   // Also keep the hidden state after the output norm of every position of the last eval()
   // (the token embeddings that llamaprof/embed.h pools).
   bool embeddings = false;
+  // Element types of the KV cache (llama-cpp-python's type_k / type_v): F16 (default), F32, or
+  // Q8_0 (34 bytes per 32 elements: about half of F16; needs head_dim % 32 == 0).
+  KvType type_k = KvType::F16;
+  KvType type_v = KvType::F16;
 };
 
 // Per-operation time inside the forward pass, collected only when op profiling is on.
@@ -66,6 +71,7 @@ class Context {
   // needs ContextParams::embeddings.
   std::span<const float> embeddings_at(int i) const;
   int n_outputs() const;  // positions of the last eval() (0 after kv_clear)
+  size_t kv_cache_bytes() const;  // the KV cache's allocation
 
   // The context's state as bytes: the KV rows of positions [0, n_past()), n_past() and the
   // logits of the last eval(). load_state() restores it into a context of the same model with

@@ -44,7 +44,9 @@ Intentional differences:
     something llamaprof does not do (a GPU, a NUMA policy); unknown keywords warn; keywords that
     would change the result and are not implemented raise NotImplementedError naming them
     (rope/yarn overrides, kv_overrides, lora_*, draft_model, chat_handler, tokenizer,
-    type_k/type_v other than F16, suffix, typical_p, tfs_z, mirostat, grammar, tools, ...).
+    type_k/type_v other than GGML_TYPE_F32/F16/Q8_0, suffix, typical_p, tfs_z, mirostat, grammar,
+    tools, ...). type_k/type_v F32, F16 and Q8_0 are the engine's KV cache types (Q8_0 needs a
+    head size that is a multiple of 32, as llama.cpp's).
   - a model that cannot be loaded raises ValueError (as llama-cpp-python) with the engine's reason.
 Ctrl-C raises KeyboardInterrupt between tokens; the Llama stays usable.
 """
@@ -75,6 +77,7 @@ LLAMA_POOLING_TYPE_UNSPECIFIED, LLAMA_POOLING_TYPE_NONE, LLAMA_POOLING_TYPE_MEAN
 LLAMA_POOLING_TYPE_CLS, LLAMA_POOLING_TYPE_LAST, LLAMA_POOLING_TYPE_RANK = 2, 3, 4
 _POOLING_NAMES = {0: "none", 1: "mean", 2: "cls", 3: "last"}
 GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_Q8_0 = 0, 1, 8
+_KV_TYPES = {None: "f16", GGML_TYPE_F32: "f32", GGML_TYPE_F16: "f16", GGML_TYPE_Q8_0: "q8_0"}
 
 # Constructor keywords that only place or schedule the computation: (default, what is not done).
 _PLACEMENT_KEYWORDS = {"n_gpu_layers": (0, "runs on the CPU only"), "main_gpu": (0, "runs on the CPU only"),
@@ -106,7 +109,8 @@ class Llama:
         try:
             self._model = Model(self.model_path, n_threads=n_threads, n_ctx=n_ctx, n_batch=n_batch, use_mmap=use_mmap,
                                 use_mlock=use_mlock, logits_all=logits_all, embeddings=embedding,
-                                vocab_only=vocab_only)
+                                vocab_only=vocab_only, type_k=_KV_TYPES.get(type_k, "f16"),
+                                type_v=_KV_TYPES.get(type_v, "f16"))
         except (RuntimeError, OSError, ValueError) as e:
             raise ValueError(f"Failed to load model from file: {self.model_path}: {e}") from None
         self._engine = self._model._engine
@@ -152,8 +156,9 @@ class Llama:
             warnings.warn(f"Llama: n_threads_batch={n_threads_batch} ignored: llamaprof uses n_threads for "
                           "prompts and generation", RuntimeWarning, stacklevel=3)
         for name, t in (("type_k", type_k), ("type_v", type_v)):
-            if t is not None and t != GGML_TYPE_F16:
-                raise NotImplementedError(f"Llama: {name}={t}: llamaprof's KV cache is F16 only (GGML_TYPE_F16 = 1)")
+            if t is not None and t not in _KV_TYPES:
+                raise NotImplementedError(f"Llama: {name}={t}: llamaprof's KV caches are GGML_TYPE_F32 (0), "
+                                          "GGML_TYPE_F16 (1) or GGML_TYPE_Q8_0 (8)")
 
     def _setup_chat(self, chat_format: Optional[str]) -> None:
         # A model without a template still completes text; chat then raises naming the choice.

@@ -51,7 +51,7 @@ struct Context::Impl {
 
   Impl(const Model& m, const ContextParams& p)
       : model(&m), params(p), pool(p.n_threads),
-        cache(m.hparams().n_layer, p.n_ctx, m.hparams().n_embd_kv()),
+        cache(m.hparams().n_layer, p.n_ctx, m.hparams().n_embd_kv(), p.type_k, p.type_v),
         buffers(m, p.n_batch, p.n_ctx, pool.size()) {
     options.debug = debug_from_env();
     if (const char* a = std::getenv("LLAMAPROF_ATTENTION"); a && std::string(a) == "f16acc")
@@ -73,6 +73,16 @@ static ContextParams resolve(const Model& model, ContextParams p) {
   if (p.n_batch == 0) p.n_batch = 512;
   p.n_batch = std::min(p.n_batch, p.n_ctx);
   if (p.n_threads <= 0) p.n_threads = default_thread_count();
+  for (auto [name, t] : {std::pair{"type_k", p.type_k}, std::pair{"type_v", p.type_v}}) {
+    if (t == KvType::Q8_0 && model.hparams().head_dim % 32 != 0) {
+      throw Error(ErrorKind::Unsupported, std::string(name) + " Q8_0 needs head_dim a multiple of 32 (" +
+                                              model.path() + ": head_dim " + std::to_string(model.hparams().head_dim) + ")");
+    }
+  }
+  if ((p.type_k != KvType::F16 || p.type_v != KvType::F16) && std::getenv("LLAMAPROF_ATTENTION") &&
+      std::string(std::getenv("LLAMAPROF_ATTENTION")) == "f16acc") {
+    throw Error(ErrorKind::Unsupported, "LLAMAPROF_ATTENTION=f16acc needs F16 KV caches (type_k/type_v)");
+  }
   return p;
 }
 
@@ -157,6 +167,7 @@ std::span<const float> Context::embeddings_at(int i) const {
 }
 
 int Context::n_outputs() const { return impl_->n_outputs; }
+size_t Context::kv_cache_bytes() const { return impl_->cache.bytes(); }
 
 int Context::n_past() const { return impl_->cache.n_past(); }
 int Context::n_ctx() const { return impl_->params.n_ctx; }
@@ -183,10 +194,10 @@ namespace {
 // State layout (native byte order, the machine that saved it loads it): a header of u32 fields,
 // then per layer the K rows and the V rows of positions [0, n_past) as F16, then the last logits.
 constexpr char kStateMagic[4] = {'L', 'P', 'S', 'T'};
-constexpr uint32_t kStateVersion = 1;
+constexpr uint32_t kStateVersion = 2;
 struct StateHeader {
   char magic[4];
-  uint32_t version, n_layer, row_width, n_vocab, n_past, has_logits;
+  uint32_t version, n_layer, row_width, n_vocab, n_past, has_logits, type_k, type_v;
 };
 
 }  // namespace
@@ -195,16 +206,22 @@ std::string Context::save_state() const {
   const Impl& s = *impl_;
   const HParams& hp = s.model->hparams();
   const uint32_t n_past = uint32_t(s.cache.n_past());
-  const size_t row_bytes = size_t(s.cache.row_width()) * sizeof(fp16_t);
-  StateHeader h{{}, kStateVersion, uint32_t(hp.n_layer), uint32_t(s.cache.row_width()), uint32_t(hp.n_vocab),
-                n_past, s.n_logits_rows > 0 ? 1u : 0u};
+  const size_t k_bytes = s.cache.k_row_bytes(int(n_past)), v_bytes = s.cache.v_row_bytes(int(n_past));
+  StateHeader h{{},
+                kStateVersion,
+                uint32_t(hp.n_layer),
+                uint32_t(s.cache.row_width()),
+                uint32_t(hp.n_vocab),
+                n_past,
+                s.n_logits_rows > 0 ? 1u : 0u,
+                uint32_t(s.cache.type_k()),
+                uint32_t(s.cache.type_v())};
   std::copy(std::begin(kStateMagic), std::end(kStateMagic), h.magic);
   std::string out(reinterpret_cast<const char*>(&h), sizeof h);
-  out.reserve(sizeof h + size_t(hp.n_layer) * 2 * n_past * row_bytes + (h.has_logits ? hp.n_vocab * 4 : 0));
-  KvCache& cache = const_cast<KvCache&>(s.cache);  // k()/v() hand out mutable rows; only read here
+  out.reserve(sizeof h + size_t(hp.n_layer) * (k_bytes + v_bytes) + (h.has_logits ? hp.n_vocab * 4 : 0));
   for (int l = 0; l < hp.n_layer; ++l) {
-    out.append(reinterpret_cast<const char*>(cache.k(l)), n_past * row_bytes);
-    out.append(reinterpret_cast<const char*>(cache.v(l)), n_past * row_bytes);
+    out.append(static_cast<const char*>(s.cache.k(l)), k_bytes);
+    out.append(static_cast<const char*>(s.cache.v(l)), v_bytes);
   }
   if (h.has_logits) {
     std::span<const float> lg = logits();
@@ -229,22 +246,26 @@ void Context::load_state(std::string_view state) {
         std::to_string(h.row_width) + ", vocabulary " + std::to_string(h.n_vocab) + "; this one: " +
         std::to_string(hp.n_layer) + ", " + std::to_string(s.cache.row_width()) + ", " + std::to_string(hp.n_vocab) + ")");
   }
+  if (h.type_k != uint32_t(s.cache.type_k()) || h.type_v != uint32_t(s.cache.type_v())) {
+    bad("the state's KV cache types differ from this context's (" + std::string(kv_type_name(s.cache.type_k())) +
+        "/" + kv_type_name(s.cache.type_v()) + ")");
+  }
   if (h.n_past > uint32_t(s.params.n_ctx)) {
     bad("the state holds " + std::to_string(h.n_past) + " tokens but the context holds " +
         std::to_string(s.params.n_ctx));
   }
-  const size_t row_bytes = size_t(h.row_width) * sizeof(fp16_t);
-  const size_t kv_bytes = size_t(h.n_layer) * 2 * h.n_past * row_bytes;
-  const size_t expect = sizeof h + kv_bytes + (h.has_logits ? size_t(h.n_vocab) * sizeof(float) : 0);
+  const size_t k_bytes = s.cache.k_row_bytes(int(h.n_past)), v_bytes = s.cache.v_row_bytes(int(h.n_past));
+  const size_t expect =
+      sizeof h + size_t(h.n_layer) * (k_bytes + v_bytes) + (h.has_logits ? size_t(h.n_vocab) * sizeof(float) : 0);
   if (state.size() != expect) {
     bad("the state is " + std::to_string(state.size()) + " bytes, its header says " + std::to_string(expect));
   }
   const char* p = state.data() + sizeof h;
   for (int l = 0; l < hp.n_layer; ++l) {
-    std::memcpy(s.cache.k(l), p, h.n_past * row_bytes);
-    p += h.n_past * row_bytes;
-    std::memcpy(s.cache.v(l), p, h.n_past * row_bytes);
-    p += h.n_past * row_bytes;
+    std::memcpy(s.cache.k(l), p, k_bytes);
+    p += k_bytes;
+    std::memcpy(s.cache.v(l), p, v_bytes);
+    p += v_bytes;
   }
   s.cache.set_n_past(int(h.n_past));
   s.n_outputs = 0;

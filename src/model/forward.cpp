@@ -174,15 +174,13 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     }
     {
       OpTimer t(prof, Op::KvStore);
-      fp16_t* kc = cache.k(il) + size_t(p0) * size_t(n_kv);
-      fp16_t* vc = cache.v(il) + size_t(p0) * size_t(n_kv);
-      convert_f32_to_f16(buf.k.get(), kc, n * n_kv);
-      convert_f32_to_f16(buf.v.get(), vc, n * n_kv);
+      kv_store(cache.type_k(), buf.k.get(), cache.k(il), int64_t(p0) * n_kv, n * n_kv);
+      kv_store(cache.type_v(), buf.v.get(), cache.v(il), int64_t(p0) * n_kv, n * n_kv);
     }
     {
       OpTimer t(prof, Op::Attention);
-      attention(buf.q.get(), n_q, cache.k(il), cache.v(il), n_kv, n, p0, att_shape, xb, n_q,
-                buf.att_scratch.get(), buf.att_scratch_floats, pool);
+      attention(buf.q.get(), n_q, cache.k(il), cache.type_k(), cache.v(il), cache.type_v(), n_kv, n, p0, att_shape,
+                xb, n_q, buf.att_scratch.get(), buf.att_scratch_floats, pool);
     }
     acts.set(xb, n, n_q);
     {

@@ -331,6 +331,28 @@ def test_embeddings(tiny_path):
         Llama(model_path=str(tiny_path), n_ctx=64, verbose=False).embed("x")
 
 
+def test_kv_cache_types(tiny_path):
+    from llamaprof.llama import GGML_TYPE_F16, GGML_TYPE_F32, GGML_TYPE_Q8_0
+
+    toks = None
+    logits, sizes = {}, {}
+    for t in (GGML_TYPE_F16, GGML_TYPE_F32, GGML_TYPE_Q8_0):
+        llm = Llama(model_path=str(tiny_path), n_ctx=128, n_threads=2, verbose=False, type_k=t, type_v=t)
+        toks = llm.tokenize(PROMPT.encode())
+        llm.eval(toks)
+        logits[t] = llm.scores[len(toks) - 1].copy()
+        sizes[t] = llm.model._engine.kv_cache_bytes
+        assert llm(PROMPT, max_tokens=4)["usage"]["completion_tokens"] <= 4
+    assert sizes[GGML_TYPE_F32] == 2 * sizes[GGML_TYPE_F16]
+    assert sizes[GGML_TYPE_Q8_0] == sizes[GGML_TYPE_F16] * 17 // 32  # Q8_0 about halves the cache
+    ref = logits[GGML_TYPE_F32]
+    scale = np.abs(ref).max()
+    d16 = np.abs(logits[GGML_TYPE_F16] - ref).max()
+    d8 = np.abs(logits[GGML_TYPE_Q8_0] - ref).max()
+    assert 0 < d16 < d8 < 0.05 * scale  # the types are really used, Q8_0 rounds most
+    assert int(np.argmax(logits[GGML_TYPE_F16])) == int(np.argmax(ref))
+
+
 def test_close_and_context_manager(tiny_path):
     with Llama(model_path=str(tiny_path), n_ctx=64, n_threads=2, verbose=False) as llm:
         assert llm("Hi", max_tokens=2)["usage"]["completion_tokens"] <= 2
@@ -348,7 +370,7 @@ def test_errors_and_keywords(tiny_path, tmp_path):
         Llama(model_path=str(bad), verbose=False)
     path = str(tiny_path)
     for kw in (dict(rope_freq_base=20000.0), dict(lora_path="x.bin"), dict(kv_overrides={"a": 1}),
-               dict(type_k=llamaprof.llama.GGML_TYPE_Q8_0), dict(type_v=llamaprof.llama.GGML_TYPE_F32)):
+               dict(type_k=2), dict(type_v=30)):  # GGML_TYPE_Q4_0, GGML_TYPE_BF16
         with pytest.raises(NotImplementedError, match=next(iter(kw))):
             Llama(model_path=path, n_ctx=64, verbose=False, **kw)
     with pytest.warns(RuntimeWarning, match="n_gpu_layers"):

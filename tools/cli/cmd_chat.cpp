@@ -35,6 +35,7 @@ struct ChatOptions {
   int threads = 0;
   int ctx = 0;
   int batch = 512;
+  KvType cache_type_k = KvType::F16, cache_type_v = KvType::F16;
   SamplerParams sampler;
 };
 
@@ -71,6 +72,8 @@ int chat(const ChatOptions& o) {
   cp.n_ctx = o.ctx;
   cp.n_batch = o.batch;
   cp.n_threads = o.threads;
+  cp.type_k = o.cache_type_k;
+  cp.type_v = o.cache_type_v;
   Context ctx(model, cp);
   ChatFormat format = ChatFormat::for_model(model, o.chat_template);
   ChatSession session(ctx, format, o.system);
@@ -151,6 +154,7 @@ void register_chat(CLI::App& app, int* exit_code) {
   cmd->add_option("-n,--n-predict", o->n_predict, "most tokens per reply (<= 0: until EOS or the context is full)")
       ->capture_default_str();
   add_context_options(cmd, o->threads, o->ctx, o->batch);
+  add_cache_type_options(cmd, o->cache_type_k, o->cache_type_v);
   add_sampling_options(cmd, o->sampler);
   cmd->callback([o, exit_code] { *exit_code = chat(*o); });
 }
