@@ -326,6 +326,9 @@ class Llama:
         while True:
             self.eval(tokens)
             while sample_idx < self.n_tokens:
+                if sample_idx != self.n_tokens - 1 and not self._logits_all:
+                    raise RuntimeError("generate: sampling after tokens sent to the generator (drafts) needs the "
+                                       "logits of every position: create the Llama with logits_all=True")
                 token = self._sampler.sample(self._input_ids, self.scores[sample_idx])
                 sample_idx += 1
                 if stopping_criteria is not None and stopping_criteria(self._input_ids[:sample_idx],

@@ -385,3 +385,51 @@ def test_errors_and_keywords(tiny_path, tmp_path):
             llm("Hi", max_tokens=1, **kw)
     with pytest.raises(ValueError, match="outside the vocabulary"):
         llm([1, 10 ** 6], max_tokens=1)
+
+
+def test_chat_format_names_of_llama_cpp_python(tiny_path):
+    msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
+    out = {}
+    for name in ("llama-2", "llama2", "llama-3", "llama3", "chatml"):
+        llm = Llama(model_path=str(tiny_path), n_ctx=256, n_threads=2, verbose=False, chat_format=name)
+        assert llm.chat_format == name
+        out[name] = llm.create_chat_completion(msgs, max_tokens=3, temperature=0)["usage"]["prompt_tokens"]
+    assert out["llama-2"] == out["llama2"] and out["llama-3"] == out["llama3"]
+    with pytest.raises(ValueError, match="alpaca.*llama3.*llama-cpp-python's names.*llama-2"):
+        Llama(model_path=str(tiny_path), n_ctx=64, verbose=False, chat_format="alpaca")
+
+
+def test_disk_cache(tiny_path, tmp_path):
+    from llamaprof import LlamaDiskCache
+
+    llm = Llama(model_path=str(tiny_path), n_ctx=256, n_threads=2, verbose=False)
+    llm.set_cache(LlamaDiskCache(str(tmp_path / "cache")))
+    a = "The first document talks about the sea and ships. "
+    llm(a, max_tokens=2, temperature=0)
+    llm("Something else entirely about mountains. ", max_tokens=2, temperature=0)
+    assert len(list((tmp_path / "cache").glob("*.state"))) == 2
+    assert llm.cache.cache_size > 0 and tuple(llm.tokenize(a.encode())) in llm.cache
+    before = evaluated(llm)
+    llm(a + "Ships", max_tokens=2, temperature=0)
+    assert evaluated(llm) - before < len(llm.tokenize((a + "Ships").encode()))
+
+
+def test_generate_send_verifies_draft_tokens(llm_all, llm):
+    """send(ids) after a token offers draft ids (llama-cpp-python's speculative decoding): they are
+    evaluated with it, sampling continues at the token's position, and the drafts after the first
+    mismatch are dropped. The positions' logits are needed: logits_all=True."""
+    greedy = llm_all(PROMPT, max_tokens=3, temperature=0)["choices"][0]["text"]
+    toks = llm_all.tokenize(PROMPT.encode())
+    llm_all.reset()
+    g = llm_all.generate(toks, temp=0)
+    first = next(g)
+    right = g.send([first])  # a wrong draft (unless the model repeats itself): rolled back
+    third = next(g)
+    g.close()
+    assert llm_all.detokenize([first, right, third]).decode() == greedy
+    assert llm_all.input_ids[: len(toks) + 2].tolist() == toks + [first, right]
+    llm.reset()
+    g = llm.generate(toks, temp=0)
+    next(g)
+    with pytest.raises(RuntimeError, match="logits_all"):
+        g.send([first])
