@@ -26,6 +26,9 @@ stopping criteria. Results have llama-cpp-python's dict shapes (OpenAI "text_com
     the BOS it is b" Hello").
   - logit_bias is a logits processor applied after those passed in; logprobs, echo, stop, stream
     as llama-cpp-python (echo's first token has no logprob; BOS is not listed).
+  - generate(): tokens sent into the generator are drafts checked against the samples (its
+    speculative decoding; they need logits_all=True). eval_tokens / eval_logits, pickling (the
+    constructor's arguments), close() and `with Llama(...) as llm:`.
 Intentional differences:
   - logprobs works without logits_all=True (llama-cpp-python raises ValueError); the prompt's
     logprobs for echo=True are then computed in a scratch context.
@@ -60,7 +63,8 @@ import sys
 import time
 import uuid
 import warnings
-from typing import Dict, Generator, Iterator, List, Optional, Sequence, Union
+from collections import deque
+from typing import Deque, Dict, Generator, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -103,6 +107,12 @@ class Llama:
                  type_k: Optional[int] = None, type_v: Optional[int] = None, verbose: bool = True, **kwargs):
         self.model_path = os.fspath(model_path)
         self.verbose = verbose
+        # What pickling re-creates the Llama from (llama-cpp-python's __getstate__ gives its arguments).
+        self._init_args = dict(model_path=self.model_path, vocab_only=vocab_only, use_mmap=use_mmap,
+                               use_mlock=use_mlock, seed=seed, n_ctx=n_ctx, n_batch=n_batch, n_threads=n_threads,
+                               n_threads_batch=n_threads_batch, pooling_type=pooling_type, logits_all=logits_all,
+                               embedding=embedding, last_n_tokens_size=last_n_tokens_size, chat_format=chat_format,
+                               type_k=type_k, type_v=type_v, verbose=verbose, **kwargs)
         self._check_constructor_keywords(kwargs, n_threads, n_threads_batch, type_k, type_v)
         if not os.path.exists(self.model_path):
             raise ValueError(f"Model path does not exist: {self.model_path}")
@@ -189,6 +199,20 @@ class Llama:
     @property
     def _scores(self) -> np.ndarray:
         return self.scores[: self.n_tokens, :]
+
+    @property
+    def eval_tokens(self) -> Deque[int]:
+        return deque(self.input_ids[: self.n_tokens].tolist(), maxlen=self._n_ctx)
+
+    @property
+    def eval_logits(self) -> Deque[List[float]]:
+        return deque(self.scores[: self.n_tokens, :].tolist(), maxlen=self._n_ctx if self._logits_all else 1)
+
+    def __getstate__(self) -> dict:
+        return dict(self._init_args, seed=self._seed)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(**state)
 
     def n_ctx(self) -> int:
         return self._n_ctx
@@ -398,7 +422,7 @@ class Llama:
             frequency_penalty=frequency_penalty, presence_penalty=presence_penalty,
             stopping_criteria=stopping_criteria, logits_processor=logits_processor),
             max_tokens=max_tokens, logprobs=logprobs, echo=echo, stop=stop, stream=stream, seed=seed,
-            model=model, logit_bias=logit_bias)
+            model=model, logit_bias=logit_bias, empty_prompt=isinstance(prompt, (str, bytes, bytearray)) and not prompt)
         if stream:
             return gen
         return next(gen)
@@ -425,7 +449,7 @@ class Llama:
         return bos + body, prompt
 
     def _completion(self, prompt_tokens: List[int], prompt_text: str, sampling: dict, *, max_tokens, logprobs, echo,
-                    stop, stream, seed, model, logit_bias) -> Iterator[dict]:
+                    stop, stream, seed, model, logit_bias, empty_prompt: bool = False) -> Iterator[dict]:
         """llama-cpp-python's _create_completion: yields stream chunks, or one response."""
         n_ctx = self._n_ctx
         meta = {"id": f"cmpl-{uuid.uuid4()}", "object": "text_completion", "created": int(time.time()),
@@ -459,7 +483,7 @@ class Llama:
 
         bos = self.token_bos()
         # An empty prompt: the completion starts after BOS, so its first piece loses its space.
-        completion: List[int] = [] if prompt_text != "" else [bos]
+        completion: List[int] = [bos] if empty_prompt else []
         lead = len(completion)  # that BOS is counted as a completion token (llama-cpp-python's usage)
         text = b""
         steps = []  # (logprob of the token, its top list) per generated token, for logprobs

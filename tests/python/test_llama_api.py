@@ -433,3 +433,23 @@ def test_generate_send_verifies_draft_tokens(llm_all, llm):
     next(g)
     with pytest.raises(RuntimeError, match="logits_all"):
         g.send([first])
+
+
+def test_empty_prompt_starts_after_bos(llm):
+    out = llm("", max_tokens=3, temperature=0)
+    # llama-cpp-python: the completion starts with BOS (counted) and its first piece loses its space
+    assert out["usage"]["prompt_tokens"] == 1 and out["usage"]["completion_tokens"] == 3  # BOS + 2 sampled
+    assert not out["choices"][0]["text"].startswith(" ")
+    ids = llm.tokenize(b"Hello", add_bos=False)
+    assert llm(ids, max_tokens=2, temperature=0)["usage"]["completion_tokens"] == 2  # a list: no BOS lead
+
+
+def test_pickle_and_eval_deques(tiny_path):
+    import pickle
+
+    llm = Llama(model_path=str(tiny_path), n_ctx=128, n_threads=2, seed=9, verbose=False, chat_format="chatml")
+    copy = pickle.loads(pickle.dumps(llm))  # re-created from its arguments and current seed
+    assert copy.n_ctx() == 128 and copy.chat_format == "chatml" and copy._seed == 9
+    assert copy(PROMPT, max_tokens=6, **HOT)["choices"][0]["text"] == llm(PROMPT, max_tokens=6, **HOT)["choices"][0]["text"]
+    assert list(llm.eval_tokens) == llm.input_ids[: llm.n_tokens].tolist()
+    assert len(llm.eval_logits) == 1  # without logits_all, as llama-cpp-python
