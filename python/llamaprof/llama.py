@@ -543,7 +543,10 @@ class Llama:
 
     def _step_logprobs(self, token: int, logits: np.ndarray, n_top: int):
         lps = self.logits_to_logprobs(logits)
-        top = np.argsort(-lps)[:n_top] if n_top > 0 else []
+        top = []
+        if n_top > 0:  # the n most likely, most likely first, without sorting the whole vocabulary
+            top = np.argpartition(-lps, min(n_top, len(lps) - 1))[:n_top]
+            top = top[np.argsort(-lps[top], kind="stable")]
         return float(lps[token]), [(int(t), float(lps[t])) for t in top]
 
     def _top_dict(self, token: int, step) -> Dict[str, float]:
