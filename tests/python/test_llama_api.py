@@ -453,3 +453,18 @@ def test_pickle_and_eval_deques(tiny_path):
     assert copy(PROMPT, max_tokens=6, **HOT)["choices"][0]["text"] == llm(PROMPT, max_tokens=6, **HOT)["choices"][0]["text"]
     assert list(llm.eval_tokens) == llm.input_ids[: llm.n_tokens].tolist()
     assert len(llm.eval_logits) == 1  # without logits_all, as llama-cpp-python
+
+
+def test_import_llamaprof_without_numpy():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # The Model API and the profiler's workers must import where numpy is missing (pyenv's python);
+    # Llama needs it (as llama-cpp-python does) and says so on first use.
+    code = ("import sys; sys.modules['numpy'] = None\n"
+            "import llamaprof; llamaprof.Model\n"
+            "try:\n    llamaprof.Llama\nexcept ImportError as e:\n    print('needs', e.name)\n")
+    env = {"PYTHONPATH": str(Path(llamaprof.__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "needs numpy"
