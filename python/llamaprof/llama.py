@@ -141,6 +141,7 @@ class Llama:
         self._n_vocab = self._model.n_vocab
         self.n_tokens = 0
         self._requires_eval = True  # the logits of the last position are not known
+        self._engine_evals = None  # the engine's forward-pass count after this Llama's last eval
         self.input_ids = np.zeros((self._n_ctx,), dtype=np.intc)
         # np.zeros maps pages lazily: a row costs memory only once written.
         self.scores = np.zeros((0 if vocab_only else self._n_ctx, self._n_vocab), dtype=np.single)
@@ -271,9 +272,13 @@ class Llama:
         tokens = [int(t) for t in tokens]
         if not tokens:
             return
-        if self._engine.n_past != self.n_tokens:
+        if not self._cache_is_ours():
+            raise RuntimeError("the KV cache no longer holds the tokens this Llama evaluated (it was used "
+                               "through Llama.model): call reset() first")
+        if self._engine.n_past > self.n_tokens:
             self._engine.kv_truncate(self.n_tokens)
         self._engine.eval(tokens)
+        self._engine_evals = self._engine.stats()["n_evals"]
         rows = self._engine.logits_rows()
         n0, n = self.n_tokens, len(tokens)
         self.input_ids[n0:n0 + n] = tokens
@@ -329,6 +334,8 @@ class Llama:
                                           presence_penalty, tfs_z, mirostat_mode, mirostat_eta, mirostat_tau,
                                           penalize_nl, logits_processor, grammar)
         tokens = [int(t) for t in tokens]
+        if not self._cache_is_ours():
+            self.reset()  # the cache was used through Llama.model: nothing of it can be kept
         if reset and self.n_tokens > 0:
             longest = self.longest_token_prefix(self._input_ids.tolist(), tokens)
             consumed = longest == len(tokens)
@@ -387,6 +394,7 @@ class Llama:
     def load_state(self, state: LlamaState) -> None:
         self._check_open()
         self._engine.load_state(bytes(state.llama_state))
+        self._engine_evals = self._engine.stats()["n_evals"]
         self.scores[: state.n_tokens, :] = state.scores
         self.input_ids = state.input_ids.copy()
         self.n_tokens = state.n_tokens
@@ -702,6 +710,13 @@ class Llama:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _cache_is_ours(self) -> bool:
+        """Whether the engine's KV cache still holds this Llama's n_tokens tokens: nothing else
+        evaluated on it (the engine counts forward passes) and nothing cleared it."""
+        if self.n_tokens == 0:
+            return True
+        return self._engine.n_past >= self.n_tokens and self._engine.stats()["n_evals"] == self._engine_evals
 
     def _check_open(self) -> None:
         if self._closed:

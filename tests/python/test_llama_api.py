@@ -468,3 +468,18 @@ def test_import_llamaprof_without_numpy():
     env = {"PYTHONPATH": str(Path(llamaprof.__file__).parents[1])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "needs numpy"
+
+
+def test_cache_used_behind_llamas_back(llm):
+    llm(PROMPT, max_tokens=3, temperature=0)
+    expect = llm(PROMPT + " Venus", max_tokens=3, temperature=0)["choices"][0]["text"]
+    llm.model.generate("something else " * 20, max_tokens=2)  # other rows in the engine's cache, more of them
+    assert llm.model.n_past > llm.n_tokens
+    assert llm(PROMPT + " Venus", max_tokens=3, temperature=0)["choices"][0]["text"] == expect
+    llm.model.generate("x", max_tokens=2)  # fewer
+    assert llm(PROMPT + " Venus", max_tokens=3, temperature=0)["choices"][0]["text"] == expect
+    llm.model.reset()
+    with pytest.raises(RuntimeError, match="reset"):
+        llm.eval([1])
+    llm.reset()
+    llm.eval([1])
