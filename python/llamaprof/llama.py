@@ -41,7 +41,11 @@ Intentional differences:
   - the repetition penalties see the tokens generated in this call, as llama-cpp-python's sampler
     does (llama.cpp's own programs also count the prompt).
   - create_chat_completion's logprobs give each token's UTF-8 bytes (OpenAI's shape; llama-cpp-
-    python gives None); chat_format names also accept llama.cpp's names (chatml, llama2, ...).
+    python gives None). chat_format takes llama.cpp's built-in names (chatml, llama2, llama3,
+    mistral-v7, gemma, phi3, zephyr) and llama-cpp-python's llama-2, llama-3, phi-3 as aliases
+    of them; those render llama.cpp's layouts (llama-2: no <<SYS>> block, as llama.cpp's llama2),
+    and llama-cpp-python's other formats (alpaca, vicuna, mistral-instruct, ...) are errors.
+  - LlamaDiskCache keeps pickle files (llama-cpp-python uses the diskcache package).
   - keywords that do not change what a CPU run computes (n_gpu_layers, main_gpu, split_mode,
     tensor_split, offload_kqv, op_offload, numa, no_perf, n_ubatch) warn when they ask for
     something llamaprof does not do (a GPU, a NUMA policy); unknown keywords warn; keywords that
