@@ -11,6 +11,7 @@
 // it before every forward pass and the on_token callback returns false), the worker is joined,
 // and then the KeyboardInterrupt propagates: the Engine stays consistent and usable.
 #include <pybind11/pybind11.h>
+#include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
 #include <atomic>
@@ -29,10 +30,12 @@
 
 #include "llamaprof/chat_session.h"
 #include "llamaprof/context.h"
+#include "llamaprof/embed.h"
 #include "llamaprof/error.h"
 #include "llamaprof/generate.h"
 #include "llamaprof/model.h"
 #include "runtime/thread_pool.h"  // ThreadTimes, returned by Context::thread_pool().times()
+#include "tokenizer/tokenizer.h"   // Tokenizer::token_to_piece(id, render_special), is_eog
 
 namespace py = pybind11;
 
@@ -113,6 +116,7 @@ py::dict step_dict(const StepRecord& r) {
 }
 
 class Engine;
+void check_id(Engine& e, lp::TokenId id);
 
 // One generation on a worker thread. Steps are queued for stream(); the result (or the engine's
 // exception) is kept for the Python thread.
@@ -157,25 +161,56 @@ class Job {
   std::thread thread_;
 };
 
+lp::KvType kv_type(const std::string& name, const char* what) {
+  if (name == "f16") return lp::KvType::F16;
+  if (name == "f32") return lp::KvType::F32;
+  if (name == "q8_0") return lp::KvType::Q8_0;
+  throw lp::Error(lp::ErrorKind::InvalidArgument, std::string(what) + ": unknown KV cache type '" + name +
+                                                      "' (f16, f32, q8_0)");
+}
+
 class Engine {
  public:
   Engine(const std::string& path, int n_threads, int n_ctx, int n_batch, bool use_mmap, bool use_mlock,
-         bool prefetch) {
+         bool prefetch, bool logits_all, bool embeddings, bool vocab_only, const std::string& type_k,
+         const std::string& type_v) {
     lp::ModelParams mp;
     mp.use_mmap = use_mmap;
     mp.use_mlock = use_mlock;
     mp.prefetch = prefetch;
+    mp.vocab_only = vocab_only;
     lp::ContextParams cp;
     cp.n_ctx = n_ctx;
     cp.n_batch = n_batch;
     cp.n_threads = n_threads;
+    cp.logits_all = logits_all;
+    cp.embeddings = embeddings;
+    cp.type_k = kv_type(type_k, "type_k");
+    cp.type_v = kv_type(type_v, "type_v");
+    logits_all_ = logits_all;
     py::gil_scoped_release nogil;  // mapping, binding and KV allocation take a while for big files
     model_ = std::make_unique<lp::Model>(lp::Model::load(path, mp));
-    ctx_ = std::make_unique<lp::Context>(*model_, cp);
+    if (!vocab_only) ctx_ = std::make_unique<lp::Context>(*model_, cp);  // vocab_only: a tokenizer only
   }
 
   lp::Model& model() { return *model_; }
-  lp::Context& ctx() { return *ctx_; }
+  lp::Context& ctx() {
+    if (!ctx_) {
+      throw lp::Error(lp::ErrorKind::InvalidArgument,
+                      model_->path() + " was loaded with vocab_only=True: it has no context to evaluate tokens");
+    }
+    return *ctx_;
+  }
+  bool has_ctx() const { return ctx_ != nullptr; }
+  bool logits_all() const { return logits_all_; }
+  // Drops the context and the model (Llama.close()); every later use raises.
+  void close() {
+    acquire("close the model");
+    ctx_.reset();
+    closed_ = true;
+    release();
+  }
+  bool closed() const { return closed_; }
 
   // One generation (or eval) at a time: the Context is not re-entrant.
   void acquire(const char* what) {
@@ -201,9 +236,27 @@ class Engine {
   std::unique_ptr<lp::Model> model_;
   std::unique_ptr<lp::Context> ctx_;  // holds a reference to *model_: destroyed first
   std::atomic<bool> busy_{false};
+  bool closed_ = false;
+  bool logits_all_ = false;
   std::mutex jobs_mutex_;
   Job* running_ = nullptr;
 };
+
+// Holds the Engine for one call (acquire/release), as every computing call does.
+struct Busy {
+  Engine& e;
+  Busy(Engine& engine, const char* what) : e(engine) { e.acquire(what); }
+  ~Busy() { e.release(); }
+  Busy(const Busy&) = delete;
+  Busy& operator=(const Busy&) = delete;
+};
+
+void check_id(Engine& e, lp::TokenId id) {
+  if (id < 0 || id >= e.model().n_vocab()) {
+    throw lp::Error(lp::ErrorKind::InvalidArgument, "token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                                                        std::to_string(e.model().n_vocab() - 1) + ")");
+  }
+}
 
 Job::Job(Engine& engine, std::string prompt, lp::GenerateParams params, bool streaming, bool want_logprob)
     : engine_(engine), prompt_(std::move(prompt)), params_(std::move(params)), streaming_(streaming),
@@ -370,11 +423,7 @@ py::list prompt_logprobs(Engine& e, const std::vector<lp::TokenId>& tokens, int 
   };
   std::vector<Row> rows;
   {
-    e.acquire("compute prompt log-probabilities");
-    struct Release {
-      Engine& e;
-      ~Release() { e.release(); }
-    } release{e};
+    Busy busy(e, "compute prompt log-probabilities");
     py::gil_scoped_release nogil;
     if (!tokens.empty()) {
       lp::ContextParams cp;
@@ -485,9 +534,12 @@ PYBIND11_MODULE(_llamaprof, m) {
       .def_property_readonly("done", &Job::done);
 
   py::class_<Engine>(m, "Engine", py::buffer_protocol())
-      .def(py::init<const std::string&, int, int, int, bool, bool, bool>(), py::arg("path"),
-           py::arg("n_threads") = 0, py::arg("n_ctx") = 0, py::arg("n_batch") = 512, py::arg("use_mmap") = true,
-           py::arg("use_mlock") = false, py::arg("prefetch") = false)
+      .def(py::init<const std::string&, int, int, int, bool, bool, bool, bool, bool, bool, const std::string&,
+                    const std::string&>(),
+           py::arg("path"), py::arg("n_threads") = 0, py::arg("n_ctx") = 0, py::arg("n_batch") = 512,
+           py::arg("use_mmap") = true, py::arg("use_mlock") = false, py::arg("prefetch") = false,
+           py::arg("logits_all") = false, py::arg("embeddings") = false, py::arg("vocab_only") = false,
+           py::arg("type_k") = "f16", py::arg("type_v") = "f16")
       // The logits of the last step, zero-copy: n_vocab float32 owned by the Context. The buffer
       // is read-only and is overwritten by the next forward pass.
       .def_buffer([](Engine& e) {
@@ -579,11 +631,7 @@ PYBIND11_MODULE(_llamaprof, m) {
       .def(
           "eval",
           [](Engine& e, const std::vector<lp::TokenId>& tokens) {
-            e.acquire("eval");
-            struct Release {
-              Engine& e;
-              ~Release() { e.release(); }
-            } release{e};
+            Busy busy(e, "eval");
             py::gil_scoped_release nogil;
             e.ctx().eval(tokens);
           },
@@ -612,11 +660,110 @@ PYBIND11_MODULE(_llamaprof, m) {
              for (const lp::OpTime& t : e.ctx().op_times()) out.append(py::make_tuple(t.name, t.ms, t.calls));
              return out;
            })
-      .def("thread_times", [](Engine& e) {
+      .def("thread_times",
+           [](Engine& e) {
+             py::list out;
+             for (const lp::ThreadTimes& t : e.ctx().thread_pool().times()) {
+               out.append(py::make_tuple(t.busy_s, t.spin_s, t.sleep_s));
+             }
+             return out;
+           })
+      // --- llama-cpp-python's low-level surface (python/llamaprof/llama.py) ---
+      .def_property_readonly("has_context", &Engine::has_ctx)
+      .def_property_readonly("kv_cache_bytes", [](Engine& e) { return e.ctx().kv_cache_bytes(); })
+      .def("close", &Engine::close, "drops the context (KV cache, buffers, threads)")
+      .def(
+          "piece",
+          [](Engine& e, lp::TokenId id, bool special) {
+            check_id(e, id);
+            return py::bytes(e.model().tokenizer().token_to_piece(id, special));
+          },
+          py::arg("id"), py::arg("special") = false,
+          "llama.cpp's token_to_piece: control tokens give their text only with special")
+      .def("is_eog", [](Engine& e, lp::TokenId id) { return e.model().tokenizer().is_eog(id); })
+      .def(
+          "logits_rows",
+          [](Engine& e) {
+            // The logits of the last eval(): every position's with logits_all, else the last one's.
+            lp::Context& c = e.ctx();
+            const int n_vocab = e.model().n_vocab();
+            const int rows = e.logits_all() ? c.n_outputs() : std::min(c.n_outputs(), 1);
+            py::array_t<float> out({py::ssize_t(rows), py::ssize_t(n_vocab)});
+            float* dst = out.mutable_data();
+            for (int r = 0; r < rows; ++r) {
+              std::span<const float> src = e.logits_all() ? c.logits_at(r) : c.logits();
+              std::copy(src.begin(), src.end(), dst + size_t(r) * size_t(n_vocab));
+            }
+            return out;
+          },
+          "a (rows, n_vocab) float32 copy of the last eval's logits")
+      .def("kv_truncate",
+           [](Engine& e, int n) {
+             Busy busy(e, "truncate the cache");
+             e.ctx().kv_truncate(n);
+           })
+      .def("save_state",
+           [](Engine& e) {
+             Busy busy(e, "save the state");
+             std::string s;
+             {
+               py::gil_scoped_release nogil;
+               s = e.ctx().save_state();
+             }
+             return py::bytes(s);
+           })
+      .def("load_state",
+           [](Engine& e, const py::bytes& state) {
+             Busy busy(e, "load a state");
+             std::string s = state;
+             py::gil_scoped_release nogil;
+             e.ctx().load_state(s);
+           })
+      .def(
+          "embed",
+          [](Engine& e, const std::vector<lp::TokenId>& tokens, const std::string& pooling, bool normalize) {
+            Busy busy(e, "embed");
+            const lp::Pooling p = pooling.empty() ? lp::default_pooling(e.model()) : lp::pooling_from_name(pooling);
+            py::gil_scoped_release nogil;
+            return lp::embed(e.ctx(), tokens, p, normalize);
+          },
+          py::arg("tokens"), py::arg("pooling") = "", py::arg("normalize") = false,
+          "rows of n_embd floats: one per token (pooling 'none') or one pooled row; pooling '' is the model's")
+      .def("default_pooling", [](Engine& e) { return std::string(lp::pooling_name(lp::default_pooling(e.model()))); });
+
+  // The engine's sampler chain over a logits row that Python may have changed (logits processors,
+  // logit_bias): llama-cpp-python's Llama.sample() and generate() run it once per token.
+  py::class_<lp::Sampler>(m, "Sampler")
+      .def(py::init([](float temperature, int top_k, float top_p, float min_p, float repeat_penalty,
+                       int repeat_last_n, float frequency_penalty, float presence_penalty, uint64_t seed) {
+             lp::SamplerParams sp;
+             sp.temperature = temperature;
+             sp.top_k = top_k;
+             sp.top_p = top_p;
+             sp.min_p = min_p;
+             sp.repeat_penalty = repeat_penalty;
+             sp.repeat_last_n = repeat_last_n;
+             sp.frequency_penalty = frequency_penalty;
+             sp.presence_penalty = presence_penalty;
+             sp.seed = seed;
+             return lp::Sampler(sp);
+           }),
+           py::arg("temperature") = 0.8f, py::arg("top_k") = 40, py::arg("top_p") = 0.95f, py::arg("min_p") = 0.05f,
+           py::arg("repeat_penalty") = 1.0f, py::arg("repeat_last_n") = 64, py::arg("frequency_penalty") = 0.0f,
+           py::arg("presence_penalty") = 0.0f, py::arg("seed") = uint64_t(0xFFFFFFFF))
+      .def(
+          "sample",
+          [](lp::Sampler& s, const py::array_t<float, py::array::c_style | py::array::forcecast>& logits,
+             const std::vector<int32_t>& history) {
+            if (logits.ndim() != 1) throw lp::Error(lp::ErrorKind::InvalidArgument, "logits must be 1-D");
+            std::span<const float> row(logits.data(), size_t(logits.shape(0)));
+            return s.sample(row, history);
+          },
+          py::arg("logits"), py::arg("history"))
+      .def("reset", &lp::Sampler::reset, py::arg("seed"))
+      .def("top_candidates", [](const lp::Sampler& s, int n) {
         py::list out;
-        for (const lp::ThreadTimes& t : e.ctx().thread_pool().times()) {
-          out.append(py::make_tuple(t.busy_s, t.spin_s, t.sleep_s));
-        }
+        for (const lp::Candidate& c : s.top_candidates(n)) out.append(py::make_tuple(c.id, c.p));
         return out;
       });
 }

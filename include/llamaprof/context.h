@@ -8,8 +8,10 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "llamaprof/kv_type.h"
 #include "llamaprof/model.h"
 
 namespace lp {
@@ -21,6 +23,13 @@ struct ContextParams {
   int n_batch = 512;     // tokens per forward pass during prompt evaluation
   int n_threads = 0;     // 0: one per physical core
   bool logits_all = false;  // keep the logits of every position of the last eval(), not only the last
+  // Also keep the hidden state after the output norm of every position of the last eval()
+  // (the token embeddings that llamaprof/embed.h pools).
+  bool embeddings = false;
+  // Element types of the KV cache (llama-cpp-python's type_k / type_v): F16 (default), F32, or
+  // Q8_0 (34 bytes per 32 elements: about half of F16; needs head_dim % 32 == 0).
+  KvType type_k = KvType::F16;
+  KvType type_v = KvType::F16;
 };
 
 // Per-operation time inside the forward pass, collected only when op profiling is on.
@@ -57,6 +66,19 @@ class Context {
   std::span<const float> logits() const;
   // Logits of position i (0-based within the last eval() call); needs logits_all.
   std::span<const float> logits_at(int i) const;
+
+  // Hidden state after the output norm at position i of the last eval() (n_embd floats);
+  // needs ContextParams::embeddings.
+  std::span<const float> embeddings_at(int i) const;
+  int n_outputs() const;  // positions of the last eval() (0 after kv_clear)
+  size_t kv_cache_bytes() const;  // the KV cache's allocation
+
+  // The context's state as bytes: the KV rows of positions [0, n_past()), n_past() and the
+  // logits of the last eval(). load_state() restores it into a context of the same model with
+  // at least as long a context; a continuation after it is the same as after the saved one.
+  // Throws lp::Error(InvalidArgument) naming what does not match.
+  std::string save_state() const;
+  void load_state(std::string_view state);
 
   int n_past() const;    // tokens in the KV cache
   int n_ctx() const;

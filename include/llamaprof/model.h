@@ -22,6 +22,9 @@ struct ModelParams {
   bool use_mmap = true;    // false: read the whole file into memory instead of mapping it
   bool use_mlock = false;  // lock the mapping in RAM (needs RLIMIT_MEMLOCK)
   bool prefetch = false;   // madvise(WILLNEED) the tensor data
+  // Tokenizer and metadata only (llama-cpp-python's vocab_only): no weights are bound, so a
+  // vocabulary file without tensors loads; creating a Context on such a Model throws.
+  bool vocab_only = false;
 };
 
 // Hyperparameters of a model, read from the GGUF keys "<arch>.*" (the same keys for every
@@ -72,7 +75,7 @@ class Model {
   // tensor or a wrong shape, named), Unsupported (architecture or tensor type, named).
   static Model load(const std::string& path, const ModelParams& params = {});
   // Binds an already opened file (tests build small GGUFs in memory).
-  static Model from_file(gguf::File file);
+  static Model from_file(gguf::File file, bool vocab_only = false);
 
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;
@@ -85,6 +88,7 @@ class Model {
   uint64_t weight_bytes() const;      // bytes of all tensor data
   uint64_t n_params() const;          // elements of all tensors
   std::string type_name() const;      // the most common matrix type ("Q4_K", "F16", ...)
+  bool vocab_only() const;            // loaded with ModelParams::vocab_only: no weights
   // Percent of the file's bytes mapped by 2 MiB pages right now (nullopt without /proc/self/smaps).
   // Decode is 5-9% slower on 4 KiB pages (runtime/huge_pages.h); pages are mapped as they are first
   // read, so ask after a forward pass.

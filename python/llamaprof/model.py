@@ -144,20 +144,27 @@ def _stop_list(stop) -> List[str]:
 class Model:
     """A GGUF model loaded with one inference context (KV cache, buffers, worker threads).
 
-    Model(path, n_threads=None, n_ctx=0, n_batch=512, use_mmap=True, use_mlock=False)
+    Model(path, n_threads=None, n_ctx=0, n_batch=512, use_mmap=True, use_mlock=False, prefetch=False,
+          *, logits_all=False, embeddings=False, vocab_only=False, type_k="f16", type_v="f16")
       n_threads None: one per physical core. n_ctx 0: the model's training context, at most 4096.
+      logits_all: eval() keeps every position's logits; embeddings: it keeps the final hidden
+      states too (Llama.embed); vocab_only: the tokenizer only, no context (nothing can be evaluated);
+      type_k / type_v: the KV cache's element types, "f16", "f32" or "q8_0" (about half of f16).
     Raises FileNotFoundError (no such file), ValueError (malformed or unsupported file, bad
     argument) or RuntimeError, with the engine's message.
     """
 
     def __init__(self, path: Union[str, os.PathLike], n_threads: Optional[int] = None, n_ctx: int = 0,
-                 n_batch: int = 512, use_mmap: bool = True, use_mlock: bool = False, prefetch: bool = False):
+                 n_batch: int = 512, use_mmap: bool = True, use_mlock: bool = False, prefetch: bool = False, *,
+                 logits_all: bool = False, embeddings: bool = False, vocab_only: bool = False,
+                 type_k: str = "f16", type_v: str = "f16"):
         if n_threads is not None and (not isinstance(n_threads, int) or n_threads < 1):
             raise ValueError(f"n_threads must be None or a positive int (got {n_threads!r})")
         if not isinstance(n_batch, int) or n_batch < 1:
             raise ValueError(f"n_batch must be a positive int (got {n_batch!r})")
         self._engine = _llamaprof.Engine(os.fspath(path), n_threads or 0, int(n_ctx), n_batch, bool(use_mmap),
-                                         bool(use_mlock), bool(prefetch))
+                                         bool(use_mlock), bool(prefetch), bool(logits_all), bool(embeddings),
+                                         bool(vocab_only), type_k, type_v)
 
     # --- facts -------------------------------------------------------------------------------
     path = property(lambda self: self._engine.path)

@@ -53,9 +53,26 @@ const std::map<std::string, std::string, std::less<>>& builtins() {
   return m;
 }
 
+// llama-cpp-python's chat_format names for the same layouts (its llama_chat_format.py registry).
+// Its other formats (alpaca, vicuna, mistral-instruct, ...) have no built-in here and stay errors.
+const std::map<std::string, std::string, std::less<>>& python_aliases() {
+  static const std::map<std::string, std::string, std::less<>> m = {
+      {"llama-2", "llama2"}, {"llama-3", "llama3"}, {"phi-3", "phi3"}};
+  return m;
+}
+
+// The built-in template for a llama.cpp name or a llama-cpp-python alias; nullptr otherwise.
+const std::pair<const std::string, std::string>* find_builtin(std::string_view name) {
+  if (auto a = python_aliases().find(name); a != python_aliases().end()) name = a->second;
+  auto it = builtins().find(name);
+  return it == builtins().end() ? nullptr : &*it;
+}
+
 std::string names_list() {
   std::string s;
   for (const std::string& n : builtin_chat_formats()) s += (s.empty() ? "" : ", ") + n;
+  s += "; llama-cpp-python's names:";
+  for (const auto& [alias, name] : python_aliases()) s += " " + alias;
   return s;
 }
 
@@ -75,12 +92,12 @@ const std::vector<std::string>& builtin_chat_formats() {
 }
 
 const std::string& builtin_chat_template(std::string_view name) {
-  auto it = builtins().find(name);
-  if (it == builtins().end()) {
+  const auto* b = find_builtin(name);
+  if (!b) {
     throw Error(ErrorKind::InvalidArgument,
                 "unknown chat format '" + std::string(name) + "' (built-in formats: " + names_list() + ")");
   }
-  return it->second;
+  return b->second;
 }
 
 nlohmann::ordered_json normalize_chat_messages(const nlohmann::ordered_json& messages) {
@@ -140,7 +157,7 @@ ChatFormat ChatFormat::for_model(const Model& model, std::string_view spec) {
     }
     return from_source(model, src, "gguf");
   }
-  if (auto it = builtins().find(spec); it != builtins().end()) return from_source(model, it->second, it->first);
+  if (const auto* b = find_builtin(spec)) return from_source(model, b->second, b->first);
   const std::string path(spec);
   if (!std::filesystem::is_regular_file(path)) {
     throw Error(ErrorKind::InvalidArgument, "chat template '" + path + "' is neither a built-in format (" +

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "llamaprof/kv_type.h"
 #include "quant/fp16.h"
 
 namespace lp {
@@ -113,6 +114,23 @@ size_t attention_scratch_floats(const AttentionShape& shape, int n_ctx, int n_th
 // Parallel over (block of query rows, KV head) work items handed out through the pool's chunk
 // counter. scratch: attention_scratch_floats(shape, n_ctx, pool.size()) floats, n_ctx >= p0 + nq.
 void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16_t* v,
+               int64_t kv_row_stride, int nq, int p0, const AttentionShape& shape, float* out,
+               int64_t out_row_stride, float* scratch, size_t scratch_floats, ThreadPool& pool);
+
+// ---- KV caches of other element types (llama-cpp-python's type_k / type_v) ---------------------
+// The same layout with F32 elements, or Q8_0 blocks (32 elements: an F16 scale and 32 int8, 34
+// bytes; needs head_dim % 32 == 0 so that no block straddles two heads). Strides and offsets stay
+// in elements. F16 goes through the vectorized loops above; F32 and Q8_0 rows are converted to
+// F32 per head slice in the portable loops (the F16Accumulate precision needs F16: Unsupported).
+const char* kv_type_name(KvType t);
+// Bytes of n elements (n a multiple of 32 for Q8_0).
+size_t kv_bytes(KvType t, int64_t n);
+// Stores n F32 values at element offset `at` of a cache of type t (a multiple of 32 for Q8_0).
+void kv_store(KvType t, const float* x, void* cache, int64_t at, int64_t n);
+// Reads n elements at element offset `at` as F32.
+void kv_load(KvType t, const void* cache, int64_t at, float* y, int64_t n);
+
+void attention(const float* q, int64_t q_row_stride, const void* k, KvType k_type, const void* v, KvType v_type,
                int64_t kv_row_stride, int nq, int p0, const AttentionShape& shape, float* out,
                int64_t out_row_stride, float* scratch, size_t scratch_floats, ThreadPool& pool);
 

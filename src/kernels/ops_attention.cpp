@@ -19,6 +19,7 @@
 #include "kernels/ops.h"
 #include "kernels/ops_internal.h"
 #include "llamaprof/error.h"
+#include "quant/quantize_rows.h"
 #include "runtime/thread_pool.h"
 
 namespace lp {
@@ -141,8 +142,9 @@ void check_shape(const AttentionShape& s) {
 struct Job {
   const float* q;
   int64_t q_row_stride;
-  const fp16_t* k;
-  const fp16_t* v;
+  const void* k;
+  const void* v;
+  KvType k_type, v_type;
   int64_t kv_row_stride;
   int nq;
   int p0;
@@ -200,8 +202,8 @@ struct Job {
     if (avx2) {
       each_pair([&](int rh, int a, int n) {
         float* s = scores + rh * n_t + (a - t_lo);
-        scores_f16_avx2(qh[rh], k + int64_t(a) * kv_row_stride + int64_t(g) * hd, kv_row_stride, n, hd, scale,
-                        s);
+        scores_f16_avx2(qh[rh], static_cast<const fp16_t*>(k) + int64_t(a) * kv_row_stride + int64_t(g) * hd,
+                        kv_row_stride, n, hd, scale, s);
         if (cap > 0) {
           for (int t = 0; t < n; ++t) s[t] = cap * std::tanh(s[t]);
         }
@@ -210,8 +212,7 @@ struct Job {
     }
 #endif
     for (int t = avx2 ? t_hi : t_lo; t < t_hi; ++t) {
-      const fp16_t* k_row = k + int64_t(t) * kv_row_stride + int64_t(g) * hd;
-      ops_detail::f16_to_f32(k_row, row_f32, hd);
+      kv_load(k_type, k, int64_t(t) * kv_row_stride + int64_t(g) * hd, row_f32, hd);
       for (int r = 0; r < n_rows; ++r) {
         const int p = p0 + i0 + r;
         if (t > p || t < first_key(p)) continue;
@@ -257,14 +258,13 @@ struct Job {
     if (avx2) {
       each_pair([&](int rh, int a, int n) {
         weighted_sum_f16_avx2(scores + rh * n_t + (a - t_lo),
-                              v + int64_t(a) * kv_row_stride + int64_t(g) * hd, kv_row_stride, n, hd,
-                              acc + int64_t(rh) * hd);
+                              static_cast<const fp16_t*>(v) + int64_t(a) * kv_row_stride + int64_t(g) * hd,
+                              kv_row_stride, n, hd, acc + int64_t(rh) * hd);
       });
     }
 #endif
     for (int t = avx2 ? t_hi : t_lo; t < t_hi; ++t) {
-      const fp16_t* v_row = v + int64_t(t) * kv_row_stride + int64_t(g) * hd;
-      ops_detail::f16_to_f32(v_row, row_f32, hd);
+      kv_load(v_type, v, int64_t(t) * kv_row_stride + int64_t(g) * hd, row_f32, hd);
       for (int r = 0; r < n_rows; ++r) {
         const int p = p0 + i0 + r;
         if (t > p || t < first_key(p)) continue;
@@ -298,6 +298,44 @@ namespace ops_detail {
 void set_attention_simd(int mode) { g_simd_override = mode; }
 }  // namespace ops_detail
 
+const char* kv_type_name(KvType t) {
+  switch (t) {
+    case KvType::F16: return "F16";
+    case KvType::F32: return "F32";
+    case KvType::Q8_0: return "Q8_0";
+  }
+  return "?";
+}
+
+size_t kv_bytes(KvType t, int64_t n) {
+  switch (t) {
+    case KvType::F16: return size_t(n) * sizeof(fp16_t);
+    case KvType::F32: return size_t(n) * sizeof(float);
+    case KvType::Q8_0: return size_t(n / 32) * sizeof(block_q8_0);
+  }
+  return 0;
+}
+
+void kv_store(KvType t, const float* x, void* cache, int64_t at, int64_t n) {
+  switch (t) {
+    case KvType::F16: convert_f32_to_f16(x, static_cast<fp16_t*>(cache) + at, n); return;
+    case KvType::F32: std::copy(x, x + n, static_cast<float*>(cache) + at); return;
+    case KvType::Q8_0: quant::quantize_q8_0(x, static_cast<block_q8_0*>(cache) + at / 32, n); return;
+  }
+}
+
+void kv_load(KvType t, const void* cache, int64_t at, float* y, int64_t n) {
+  switch (t) {
+    case KvType::F16: ops_detail::f16_to_f32(static_cast<const fp16_t*>(cache) + at, y, n); return;
+    case KvType::F32: {
+      const float* p = static_cast<const float*>(cache) + at;
+      std::copy(p, p + n, y);
+      return;
+    }
+    case KvType::Q8_0: quant::dequantize_q8_0(static_cast<const block_q8_0*>(cache) + at / 32, y, n); return;
+  }
+}
+
 size_t attention_scratch_floats(const AttentionShape& shape, int n_ctx, int n_threads) {
   check_shape(shape);
   const size_t per_thread =
@@ -308,7 +346,22 @@ size_t attention_scratch_floats(const AttentionShape& shape, int n_ctx, int n_th
 void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16_t* v, int64_t kv_row_stride,
                int nq, int p0, const AttentionShape& shape, float* out, int64_t out_row_stride,
                float* scratch, size_t scratch_floats, ThreadPool& pool) {
+  attention(q, q_row_stride, k, KvType::F16, v, KvType::F16, kv_row_stride, nq, p0, shape, out, out_row_stride,
+            scratch, scratch_floats, pool);
+}
+
+void attention(const float* q, int64_t q_row_stride, const void* k, KvType k_type, const void* v, KvType v_type,
+               int64_t kv_row_stride, int nq, int p0, const AttentionShape& shape, float* out,
+               int64_t out_row_stride, float* scratch, size_t scratch_floats, ThreadPool& pool) {
   check_shape(shape);
+  const bool f16 = k_type == KvType::F16 && v_type == KvType::F16;
+  if ((k_type == KvType::Q8_0 || v_type == KvType::Q8_0) && (shape.head_dim % 32 != 0 || kv_row_stride % 32 != 0)) {
+    throw Error(ErrorKind::Unsupported, "attention: a Q8_0 KV cache needs head_dim a multiple of 32 (head_dim " +
+                                            std::to_string(shape.head_dim) + ")");
+  }
+  if (!f16 && shape.precision == AttentionPrecision::F16Accumulate) {
+    throw Error(ErrorKind::Unsupported, "attention: F16-accumulate precision needs an F16 KV cache");
+  }
   if (nq <= 0) return;
   if (p0 < 0) throw Error(ErrorKind::InvalidArgument, "attention: negative position " + std::to_string(p0));
   if (shape.n_head / shape.n_head_kv > kMaxGroup) {
@@ -330,11 +383,12 @@ void attention(const float* q, int64_t q_row_stride, const fp16_t* k, const fp16
   // llama.cpp's flash attention does, so the same floats come out).
   if (shape.softcap > 0) scale /= shape.softcap;
   if (shape.precision == AttentionPrecision::F16Accumulate) {
-    ops_detail::attention_f16acc(q, q_row_stride, k, v, kv_row_stride, nq, p0, shape, scale, out,
-                                 out_row_stride, scratch, per_thread, pool);
+    ops_detail::attention_f16acc(q, q_row_stride, static_cast<const fp16_t*>(k), static_cast<const fp16_t*>(v),
+                                 kv_row_stride, nq, p0, shape, scale, out, out_row_stride, scratch, per_thread, pool);
     return;
   }
-  const Job job{q, q_row_stride, k, v, kv_row_stride, nq, p0, shape, scale, out, out_row_stride, use_avx2()};
+  const Job job{q,     q_row_stride, k,   v,   k_type, v_type, kv_row_stride, nq, p0, shape, scale, out,
+                out_row_stride, f16 && use_avx2()};
   const int n_blocks = (nq + kRowBlock - 1) / kRowBlock;
   const int64_t n_items = int64_t(n_blocks) * shape.n_head_kv;
   auto& counter = pool.chunk_counter();

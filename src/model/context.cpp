@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -47,12 +48,14 @@ struct Context::Impl {
   ForwardOptions options;
   std::vector<float> logits;  // [last eval's positions or 1][n_vocab]
   int n_logits_rows = 0;      // rows of `logits` holding results of the last eval()
+  std::vector<float> hidden;  // [last eval's positions][n_embd] when params.embeddings
+  int n_outputs = 0;          // positions of the last eval()
   OpProfile profile;
   EvalStats stats;
 
   Impl(const Model& m, const ContextParams& p)
       : model(&m), params(p), pool(p.n_threads),
-        cache(m.hparams().n_layer, p.n_ctx, m.hparams().n_embd_kv()),
+        cache(m.hparams().n_layer, p.n_ctx, m.hparams().n_embd_kv(), p.type_k, p.type_v),
         buffers(m, p.n_batch, p.n_ctx, pool.size()) {
     options.debug = debug_from_env();
     if (const char* a = std::getenv("LLAMAPROF_ATTENTION"); a && std::string(a) == "f16acc")
@@ -62,6 +65,10 @@ struct Context::Impl {
 };
 
 static ContextParams resolve(const Model& model, ContextParams p) {
+  if (model.vocab_only()) {
+    throw Error(ErrorKind::InvalidArgument,
+                model.path() + " was loaded with vocab_only (no weights): it cannot evaluate tokens");
+  }
   if (p.n_ctx < 0 || p.n_batch < 0) {
     throw Error(ErrorKind::InvalidArgument, "n_ctx and n_batch must not be negative (n_ctx " +
                                                 std::to_string(p.n_ctx) + ", n_batch " + std::to_string(p.n_batch) + ")");
@@ -70,6 +77,16 @@ static ContextParams resolve(const Model& model, ContextParams p) {
   if (p.n_batch == 0) p.n_batch = 512;
   p.n_batch = std::min(p.n_batch, p.n_ctx);
   if (p.n_threads <= 0) p.n_threads = default_thread_count();
+  for (auto [name, t] : {std::pair{"type_k", p.type_k}, std::pair{"type_v", p.type_v}}) {
+    if (t == KvType::Q8_0 && model.hparams().head_dim % 32 != 0) {
+      throw Error(ErrorKind::Unsupported, std::string(name) + " Q8_0 needs head_dim a multiple of 32 (" +
+                                              model.path() + ": head_dim " + std::to_string(model.hparams().head_dim) + ")");
+    }
+  }
+  if ((p.type_k != KvType::F16 || p.type_v != KvType::F16) && std::getenv("LLAMAPROF_ATTENTION") &&
+      std::string(std::getenv("LLAMAPROF_ATTENTION")) == "f16acc") {
+    throw Error(ErrorKind::Unsupported, "LLAMAPROF_ATTENTION=f16acc needs F16 KV caches (type_k/type_v)");
+  }
   return p;
 }
 
@@ -100,6 +117,8 @@ std::span<const float> Context::eval(std::span<const TokenId> tokens) {
   const int n = int(tokens.size());
   const size_t need = size_t(s.params.logits_all ? n : 1) * size_t(n_vocab);
   if (s.logits.size() < need) s.logits.resize(need);  // grows only for logits_all over longer evals
+  const size_t n_embd = size_t(s.model->hparams().n_embd);
+  if (s.params.embeddings && s.hidden.size() < size_t(n) * n_embd) s.hidden.resize(size_t(n) * n_embd);
 
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < n; i += s.params.n_batch) {
@@ -109,13 +128,15 @@ std::span<const float> Context::eval(std::span<const TokenId> tokens) {
     float* out = s.params.logits_all ? s.logits.data() + size_t(i) * size_t(n_vocab)
                  : last             ? s.logits.data()
                                     : nullptr;
+    float* hidden = s.params.embeddings ? s.hidden.data() + size_t(i) * n_embd : nullptr;
     forward(*s.model, tokens.data() + i, nb, s.cache, s.buffers, s.pool, s.params.logits_all, out, s.options,
-            s.profile);
+            s.profile, hidden);
     ++s.stats.n_evals;
   }
   s.stats.n_tokens += n;
   s.stats.eval_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   s.n_logits_rows = s.params.logits_all ? n : 1;
+  s.n_outputs = n;
   return logits();
 }
 
@@ -137,6 +158,21 @@ std::span<const float> Context::logits_at(int i) const {
   return {impl_->logits.data() + size_t(i) * n_vocab, n_vocab};
 }
 
+std::span<const float> Context::embeddings_at(int i) const {
+  if (!impl_->params.embeddings) {
+    throw Error(ErrorKind::InvalidArgument, "embeddings_at() needs a context created with embeddings");
+  }
+  if (i < 0 || i >= impl_->n_outputs) {
+    throw Error(ErrorKind::InvalidArgument, "embeddings_at(" + std::to_string(i) + "): the last eval had " +
+                                                std::to_string(impl_->n_outputs) + " positions");
+  }
+  const size_t n_embd = size_t(impl_->model->hparams().n_embd);
+  return {impl_->hidden.data() + size_t(i) * n_embd, n_embd};
+}
+
+int Context::n_outputs() const { return impl_->n_outputs; }
+size_t Context::kv_cache_bytes() const { return impl_->cache.bytes(); }
+
 int Context::n_past() const { return impl_->cache.n_past(); }
 int Context::n_ctx() const { return impl_->params.n_ctx; }
 int Context::n_batch() const { return impl_->params.n_batch; }
@@ -145,6 +181,7 @@ int Context::n_threads() const { return impl_->pool.size(); }
 void Context::kv_clear() {
   impl_->cache.set_n_past(0);
   impl_->n_logits_rows = 0;
+  impl_->n_outputs = 0;
 }
 
 void Context::kv_truncate(int n) {
@@ -154,6 +191,90 @@ void Context::kv_truncate(int n) {
   }
   // A linear cache: positions >= n are simply overwritten by the next eval().
   impl_->cache.set_n_past(n);
+}
+
+namespace {
+
+// State layout (native byte order, the machine that saved it loads it): a header of u32 fields,
+// then per layer the K rows and the V rows of positions [0, n_past) as F16, then the last logits.
+constexpr char kStateMagic[4] = {'L', 'P', 'S', 'T'};
+constexpr uint32_t kStateVersion = 2;
+struct StateHeader {
+  char magic[4];
+  uint32_t version, n_layer, row_width, n_vocab, n_past, has_logits, type_k, type_v;
+};
+
+}  // namespace
+
+std::string Context::save_state() const {
+  const Impl& s = *impl_;
+  const HParams& hp = s.model->hparams();
+  const uint32_t n_past = uint32_t(s.cache.n_past());
+  const size_t k_bytes = s.cache.k_row_bytes(int(n_past)), v_bytes = s.cache.v_row_bytes(int(n_past));
+  StateHeader h{{},
+                kStateVersion,
+                uint32_t(hp.n_layer),
+                uint32_t(s.cache.row_width()),
+                uint32_t(hp.n_vocab),
+                n_past,
+                s.n_logits_rows > 0 ? 1u : 0u,
+                uint32_t(s.cache.type_k()),
+                uint32_t(s.cache.type_v())};
+  std::copy(std::begin(kStateMagic), std::end(kStateMagic), h.magic);
+  std::string out(reinterpret_cast<const char*>(&h), sizeof h);
+  out.reserve(sizeof h + size_t(hp.n_layer) * (k_bytes + v_bytes) + (h.has_logits ? hp.n_vocab * 4 : 0));
+  for (int l = 0; l < hp.n_layer; ++l) {
+    out.append(static_cast<const char*>(s.cache.k(l)), k_bytes);
+    out.append(static_cast<const char*>(s.cache.v(l)), v_bytes);
+  }
+  if (h.has_logits) {
+    std::span<const float> lg = logits();
+    out.append(reinterpret_cast<const char*>(lg.data()), lg.size() * sizeof(float));
+  }
+  return out;
+}
+
+void Context::load_state(std::string_view state) {
+  Impl& s = *impl_;
+  const HParams& hp = s.model->hparams();
+  auto bad = [](const std::string& what) { throw Error(ErrorKind::InvalidArgument, "load_state: " + what); };
+  StateHeader h{};
+  if (state.size() < sizeof h) bad("the state is " + std::to_string(state.size()) + " bytes, shorter than its header");
+  std::memcpy(&h, state.data(), sizeof h);
+  if (!std::equal(std::begin(kStateMagic), std::end(kStateMagic), h.magic) || h.version != kStateVersion) {
+    bad("not a llamaprof context state (or another version)");
+  }
+  if (h.n_layer != uint32_t(hp.n_layer) || h.row_width != uint32_t(s.cache.row_width()) ||
+      h.n_vocab != uint32_t(hp.n_vocab)) {
+    bad("the state was saved from another model (" + std::to_string(h.n_layer) + " layers, KV rows of " +
+        std::to_string(h.row_width) + ", vocabulary " + std::to_string(h.n_vocab) + "; this one: " +
+        std::to_string(hp.n_layer) + ", " + std::to_string(s.cache.row_width()) + ", " + std::to_string(hp.n_vocab) + ")");
+  }
+  if (h.type_k != uint32_t(s.cache.type_k()) || h.type_v != uint32_t(s.cache.type_v())) {
+    bad("the state's KV cache types differ from this context's (" + std::string(kv_type_name(s.cache.type_k())) +
+        "/" + kv_type_name(s.cache.type_v()) + ")");
+  }
+  if (h.n_past > uint32_t(s.params.n_ctx)) {
+    bad("the state holds " + std::to_string(h.n_past) + " tokens but the context holds " +
+        std::to_string(s.params.n_ctx));
+  }
+  const size_t k_bytes = s.cache.k_row_bytes(int(h.n_past)), v_bytes = s.cache.v_row_bytes(int(h.n_past));
+  const size_t expect =
+      sizeof h + size_t(h.n_layer) * (k_bytes + v_bytes) + (h.has_logits ? size_t(h.n_vocab) * sizeof(float) : 0);
+  if (state.size() != expect) {
+    bad("the state is " + std::to_string(state.size()) + " bytes, its header says " + std::to_string(expect));
+  }
+  const char* p = state.data() + sizeof h;
+  for (int l = 0; l < hp.n_layer; ++l) {
+    std::memcpy(s.cache.k(l), p, k_bytes);
+    p += k_bytes;
+    std::memcpy(s.cache.v(l), p, v_bytes);
+    p += v_bytes;
+  }
+  s.cache.set_n_past(int(h.n_past));
+  s.n_outputs = 0;
+  s.n_logits_rows = h.has_logits ? 1 : 0;
+  if (h.has_logits) std::memcpy(s.logits.data(), p, size_t(h.n_vocab) * sizeof(float));
 }
 
 const Model& Context::model() const { return *impl_->model; }

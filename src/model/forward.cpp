@@ -98,7 +98,7 @@ ForwardBuffers::ForwardBuffers(const Model& model, int max_tokens_, int n_ctx, i
 
 void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
              ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
-             OpProfile& prof) {
+             OpProfile& prof, float* hidden) {
   const HParams& hp = model.hparams();
   const ModelWeights& w = model.weights();
   const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), n_ff = hp.n_ff,
@@ -205,15 +205,13 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     if (prescale_q) scale_rows(buf.q.get(), int64_t(n) * n_q, hp.attn_scale);
     {
       OpTimer t(prof, Op::KvStore);
-      fp16_t* kc = cache.k(il) + size_t(p0) * size_t(n_kv);
-      fp16_t* vc = cache.v(il) + size_t(p0) * size_t(n_kv);
-      convert_f32_to_f16(buf.k.get(), kc, n * n_kv);
-      convert_f32_to_f16(buf.v.get(), vc, n * n_kv);
+      kv_store(cache.type_k(), buf.k.get(), cache.k(il), int64_t(p0) * n_kv, n * n_kv);
+      kv_store(cache.type_v(), buf.v.get(), cache.v(il), int64_t(p0) * n_kv, n * n_kv);
     }
     {
       OpTimer t(prof, Op::Attention);
-      attention(buf.q.get(), n_q, cache.k(il), cache.v(il), n_kv, n, p0, att_shape, xb, n_q,
-                buf.att_scratch.get(), buf.att_scratch_floats, pool);
+      attention(buf.q.get(), n_q, cache.k(il), cache.type_k(), cache.v(il), cache.type_v(), n_kv, n, p0, att_shape,
+                xb, n_q, buf.att_scratch.get(), buf.att_scratch_floats, pool);
     }
     acts.set(xb, n, n_q);
     {
@@ -254,6 +252,8 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     residual_add(xb2);
   }
   cache.set_n_past(p0 + n);
+  // Embeddings: every position's final-normed hidden state (llama.cpp's t_embd, which it pools).
+  if (hidden) norm(x, w.output_norm, hidden, n);
   if (!logits) return;
 
   // ---- output: final norm and the vocabulary projection (last row only unless all_logits) ----

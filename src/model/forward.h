@@ -90,9 +90,11 @@ struct ForwardOptions {
 // Evaluates tokens[0..n) at positions cache.n_past() .. + n - 1 (n <= buffers.max_tokens, the
 // caller checked the context length and the token ids), stores their K/V in the cache and
 // advances n_past. Writes logits: of every position to logits[i * n_vocab] when all_logits,
-// else of the last position only to logits[0 .. n_vocab); none when logits is null.
+// else of the last position only to logits[0 .. n_vocab); none when logits is null. hidden, when
+// not null, receives every position's hidden state after the output norm ([n][n_embd]: the
+// token embeddings).
 void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
              ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
-             OpProfile& profile);
+             OpProfile& profile, float* hidden = nullptr);
 
 }  // namespace lp

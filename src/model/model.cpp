@@ -20,6 +20,7 @@ struct Model::Impl {
   ModelWeights weights;
   Tokenizer tokenizer;
   bool add_bos = true;
+  bool vocab_only = false;
   double load_ms = 0;
 
   Impl(gguf::File f, HParams h, ModelWeights w, Tokenizer t)
@@ -63,7 +64,21 @@ Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
-Model Model::from_file(gguf::File file) {
+Model Model::from_file(gguf::File file, bool vocab_only) {
+  if (vocab_only) {
+    // Only the tokenizer: the hyperparameters the file has are not needed (vocabulary files
+    // carry none), and n_vocab is the vocabulary's own size.
+    Tokenizer tok = Tokenizer::from_gguf(file);
+    HParams hp;
+    if (const gguf::Value* a = file.find("general.architecture"); a && a->type == gguf::ValueType::STRING) {
+      hp.arch = a->as_string();
+    }
+    hp.n_vocab = tok.n_vocab();
+    auto impl = std::make_unique<Impl>(std::move(file), std::move(hp), ModelWeights{}, std::move(tok));
+    impl->add_bos = impl->tokenizer.flags().add_bos;
+    impl->vocab_only = true;
+    return Model(std::move(impl));
+  }
   HParams hp = read_hparams(file);
   ModelWeights weights = bind_weights(file, hp);
   Tokenizer tok = Tokenizer::from_gguf(file);
@@ -83,7 +98,7 @@ Model Model::load(const std::string& path, const ModelParams& params) {
   options.use_mmap = params.use_mmap;
   options.use_mlock = params.use_mlock;
   options.prefetch = params.prefetch;
-  Model m = from_file(gguf::File::open(path, options));
+  Model m = from_file(gguf::File::open(path, options), params.vocab_only);
   m.impl_->load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return m;
 }
@@ -123,6 +138,8 @@ std::string Model::type_name() const {
   }
   return std::string(type_traits(best).name);
 }
+
+bool Model::vocab_only() const { return impl_->vocab_only; }
 
 int Model::n_vocab() const { return impl_->hp.n_vocab; }
 TokenId Model::bos() const { return impl_->tokenizer.bos(); }

@@ -85,13 +85,22 @@ TEST(ChatFormat, BosIsNotDoubled) {
   EXPECT_EQ(ids.back(), tiny().eos());
 }
 
+TEST(ChatFormat, LlamaCppPythonNamesAreAliases) {
+  auto msgs = ordered_json::parse(R"([{"role":"system","content":"s"},{"role":"user","content":"u"}])");
+  for (auto [alias, name] : {std::pair{"llama-2", "llama2"}, {"llama-3", "llama3"}, {"phi-3", "phi3"}}) {
+    EXPECT_EQ(builtin_chat_template(alias), builtin_chat_template(name)) << alias;
+    EXPECT_EQ(ChatFormat::for_model(tiny(), alias).render(msgs), ChatFormat::for_model(tiny(), name).render(msgs));
+  }
+}
+
 TEST(ChatFormat, Errors) {
   auto msgs = ordered_json::parse(R"([{"role":"user","content":"x"}])");
   expect_error([] { ChatFormat::for_model(tiny()); }, ErrorKind::InvalidArgument,
                {"no tokenizer.chat_template", "chatml", "llama3", "zephyr"});
   expect_error([] { ChatFormat::for_model(tiny(), "chatmll"); }, ErrorKind::InvalidArgument,
                {"chatmll", "neither a built-in format", "chatml"});
-  expect_error([] { builtin_chat_template("nope"); }, ErrorKind::InvalidArgument, {"unknown chat format 'nope'"});
+  expect_error([] { builtin_chat_template("nope"); }, ErrorKind::InvalidArgument,
+               {"unknown chat format 'nope'", "llama3", "llama-cpp-python's names", "llama-2"});
   ChatFormat f = ChatFormat::for_model(tiny(), "chatml");
   expect_error([&] { f.render(ordered_json::parse(R"([{"content":"x"}])")); }, ErrorKind::InvalidArgument,
                {"chat message 0", "role"});

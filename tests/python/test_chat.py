@@ -103,7 +103,7 @@ def test_bad_messages_raise_value_error(llm):
 
 @pytest.mark.parametrize("kw", [{"tools": []}, {"tool_choice": "auto"}, {"functions": []},
                                 {"response_format": {"type": "json_object"}}, {"grammar": "root ::= x"},
-                                {"logprobs": True}, {"mirostat_mode": 2}, {"typical_p": 0.5}])
+                                {"mirostat_mode": 2}, {"typical_p": 0.5}])
 def test_unsupported_keywords_raise(llm, kw):
     (name,) = kw
     with pytest.raises(NotImplementedError, match=name):

@@ -105,3 +105,29 @@ def test_ctrl_c_stops_reply_then_twice_exits(pane_factory):
     p.wait(lambda t: "Ctrl-C again" in t)
     p.send("C-c")
     p.wait(lambda t: "EXITED 0" in t)
+
+
+def test_history_and_line_editing(pane_factory, tiny_path):
+    p = pane_factory("-m", str(tiny_path), "--chat-template", "chatml", "-n", "4", "--temp", "0", "-t", "1",
+                     "--ctx", "1024")
+    p.wait(lambda t: t.rstrip().endswith(">"))
+    p.send("first question", "Enter")
+    p.wait_summaries(1)
+    p.send("second one", "Enter")
+    p.wait_summaries(2)
+    # Up twice recalls the first line; edit its end (Backspace x8, new text) and its middle (Left, insert)
+    p.send("Up")
+    p.wait(lambda t: t.rstrip().endswith("> second one"))
+    p.send("Up")
+    p.wait(lambda t: t.rstrip().endswith("> first question"))
+    p.send(*["BSpace"] * 8, "answer")
+    p.wait(lambda t: t.rstrip().endswith("> first answer"))
+    p.send("Home", "my ", "End", "!", "Enter")
+    s = p.wait_summaries(3)
+    assert "> my first answer!" in p.text()
+    # Down past the newest line gives back what was being typed
+    p.send("draft", "Up", "Down")
+    p.wait(lambda t: t.rstrip().endswith("> draft"))
+    p.send("C-u", "/exit", "Enter")
+    p.wait(lambda t: "EXITED 0" in t)
+    assert len(s) == 3

@@ -9,7 +9,7 @@ def test_missing_file(tmp_path):
     missing = tmp_path / "nope.gguf"
     with pytest.raises(FileNotFoundError, match="nope.gguf"):
         llamaprof.Model(missing)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(ValueError, match="does not exist"):  # llama-cpp-python's type and words
         llamaprof.Llama(model_path=str(missing), verbose=False)
 
 

@@ -1,8 +1,8 @@
 // `llamaprof chat`: an interactive conversation in the terminal. Each turn renders the whole
 // conversation with the chat template and evaluates only the tokens the KV cache does not hold
-// (lp::ChatSession). Input is read with plain read(2), no readline: no history or line editing
-// beyond the terminal's own; a line ending with '\' continues on the next line. Ctrl-C stops the
-// current reply; at the prompt a second Ctrl-C (or Ctrl-D) exits.
+// (lp::ChatSession). Input comes through a small line editor (line_editor.h: history with Up/Down,
+// cursor keys) in a terminal, plain read(2) otherwise; a line ending with '\' continues on the
+// next line. Ctrl-C stops the current reply; at the prompt a second Ctrl-C (or Ctrl-D) exits.
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "generation_options.h"
+#include "line_editor.h"
 #include "llamaprof/chat_session.h"
 #include "llamaprof/context.h"
 #include "llamaprof/error.h"
@@ -34,43 +35,23 @@ struct ChatOptions {
   int threads = 0;
   int ctx = 0;
   int batch = 512;
+  KvType cache_type_k = KvType::F16, cache_type_v = KvType::F16;
   SamplerParams sampler;
 };
 
-enum class Input { Line, Eof, Interrupted };
-
-// One line from stdin without its newline. read(2) is interrupted by SIGINT (no SA_RESTART).
-Input read_line(std::string& line) {
-  line.clear();
-  for (;;) {
-    char c = 0;
-    const ssize_t n = ::read(STDIN_FILENO, &c, 1);
-    if (n == 1) {
-      if (c == '\n') return Input::Line;
-      line += c;
-    } else if (n == 0) {
-      return line.empty() ? Input::Eof : Input::Line;
-    } else if (errno == EINTR) {
-      if (g_interrupted.exchange(false)) return Input::Interrupted;
-    } else {
-      return Input::Eof;
-    }
-  }
-}
-
-// A message: lines ending with '\' continue (the backslash becomes a newline).
-Input read_message(std::string& msg) {
+// A message: lines ending with '\' continue (the backslash becomes a newline). Each line
+// goes into the history. read(2) is interrupted by SIGINT (no SA_RESTART).
+Input read_message(LineEditor& editor, std::string& msg) {
   msg.clear();
-  std::fputs("> ", stdout);
-  std::fflush(stdout);
+  const char* prompt = "> ";
   for (std::string line;;) {
-    const Input in = read_line(line);
+    const Input in = editor.read(prompt, line);
     if (in != Input::Line) return in;
+    editor.add_history(line);
     if (!line.empty() && line.back() == '\\') {
       line.back() = '\n';
       msg += line;
-      std::fputs("... ", stdout);
-      std::fflush(stdout);
+      prompt = "... ";
       continue;
     }
     msg += line;
@@ -91,6 +72,8 @@ int chat(const ChatOptions& o) {
   cp.n_ctx = o.ctx;
   cp.n_batch = o.batch;
   cp.n_threads = o.threads;
+  cp.type_k = o.cache_type_k;
+  cp.type_v = o.cache_type_v;
   Context ctx(model, cp);
   ChatFormat format = ChatFormat::for_model(model, o.chat_template);
   ChatSession session(ctx, format, o.system);
@@ -109,8 +92,9 @@ int chat(const ChatOptions& o) {
   gp.sampler = o.sampler;
   gp.cancel = &g_interrupted;
   bool interrupted_at_prompt = false;
+  LineEditor editor(g_interrupted);
   for (std::string msg;;) {
-    const Input in = read_message(msg);
+    const Input in = read_message(editor, msg);
     if (in == Input::Eof) break;
     if (in == Input::Interrupted) {
       if (interrupted_at_prompt) break;
@@ -170,6 +154,7 @@ void register_chat(CLI::App& app, int* exit_code) {
   cmd->add_option("-n,--n-predict", o->n_predict, "most tokens per reply (<= 0: until EOS or the context is full)")
       ->capture_default_str();
   add_context_options(cmd, o->threads, o->ctx, o->batch);
+  add_cache_type_options(cmd, o->cache_type_k, o->cache_type_v);
   add_sampling_options(cmd, o->sampler);
   cmd->callback([o, exit_code] { *exit_code = chat(*o); });
 }

@@ -42,6 +42,7 @@ struct RunOptions {
   int threads = 0;
   int ctx = 0;
   int batch = 512;
+  KvType cache_type_k = KvType::F16, cache_type_v = KvType::F16;
   SamplerParams sampler;
   std::vector<std::string> stop;
   int top_candidates = 0;
@@ -152,6 +153,8 @@ int run(const RunOptions& o) {
   cp.n_ctx = o.ctx;
   cp.n_batch = o.batch;
   cp.n_threads = o.threads;
+  cp.type_k = o.cache_type_k;
+  cp.type_v = o.cache_type_v;
   Context ctx(model, cp);
   std::string chat_text;  // the rendered chat prompt
   if (o.chat) prompt_ids = chat_prompt_ids(model, o, messages, chat_text);
@@ -252,6 +255,7 @@ void register_run(CLI::App& app, int* exit_code) {
   cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate (<= 0: until EOS or the context is full)")
       ->capture_default_str();
   add_context_options(cmd, o->threads, o->ctx, o->batch);
+  add_cache_type_options(cmd, o->cache_type_k, o->cache_type_v);
   add_sampling_options(cmd, o->sampler);
   cmd->add_option("--stop", o->stop, "stop string (repeatable); not included in the output");
   cmd->add_option("--top-candidates", o->top_candidates,

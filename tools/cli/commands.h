@@ -15,6 +15,7 @@ void register_membw(CLI::App& app, int* exit_code);
 void register_tokenize(CLI::App& app, int* exit_code);
 void register_run(CLI::App& app, int* exit_code);
 void register_chat(CLI::App& app, int* exit_code);
+void register_embed(CLI::App& app, int* exit_code);
 void register_profile(CLI::App& app, int* exit_code);
 void register_profile_worker(CLI::App& app, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);

@@ -3,6 +3,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include <map>
+#include <string>
+
+#include "llamaprof/kv_type.h"
 #include "sampling/sampler.h"
 
 namespace lp::cli {
@@ -13,6 +17,17 @@ inline void add_context_options(CLI::App* cmd, int& threads, int& ctx, int& batc
   cmd->add_option("--ctx", ctx, "context length in tokens (0: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--batch", batch, "prompt tokens per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
+}
+
+// llama.cpp's --cache-type-k / --cache-type-v: the KV cache's element types (f16, f32, q8_0).
+inline void add_cache_type_options(CLI::App* cmd, KvType& k, KvType& v) {
+  const std::map<std::string, KvType> names = {{"f16", KvType::F16}, {"f32", KvType::F32}, {"q8_0", KvType::Q8_0}};
+  cmd->add_option("--cache-type-k", k, "KV cache type of K: f16, f32 or q8_0 (about half of f16)")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->default_str("f16");
+  cmd->add_option("--cache-type-v", v, "KV cache type of V: f16, f32 or q8_0")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->default_str("f16");
 }
 
 inline void add_sampling_options(CLI::App* cmd, SamplerParams& s) {

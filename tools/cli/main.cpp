@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   lp::cli::register_tokenize(app, &exit_code);
   lp::cli::register_run(app, &exit_code);
   lp::cli::register_chat(app, &exit_code);
+  lp::cli::register_embed(app, &exit_code);
   lp::cli::register_profile(app, &exit_code);
   lp::cli::register_profile_worker(app, &exit_code);
   lp::cli::register_report(app, &exit_code);
