@@ -91,14 +91,15 @@ ForwardBuffers::ForwardBuffers(const Model& model, int max_tokens_, int n_ctx, i
   att_scratch = floats(std::max<size_t>(att_scratch_floats, 1));
 }
 
-void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
-             ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
+void forward(const Model& model, const int32_t* tokens, std::span<const ForwardSegment> segments,
+             ForwardBuffers& buf, ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
              OpProfile& prof) {
   const HParams& hp = model.hparams();
   const ModelWeights& w = model.weights();
   const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), n_ff = hp.n_ff,
                 n_vocab = hp.n_vocab;
-  const int p0 = cache.n_past();
+  int n = 0;  // rows of all segments
+  for (const ForwardSegment& sg : segments) n += sg.n;
   const ForwardDebug& debug = options.debug;
   float* x = buf.x.get();
   float* xb = buf.xb.get();
@@ -167,22 +168,36 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     }
     {
       OpTimer t(prof, Op::Rope);
-      parallel_rows(pool, n, [&](int64_t a, int64_t b) {
-        rope(buf.q.get() + a * n_q, b - a, n_q, hp.n_head, hp.head_dim, p0 + int(a), rope_params);
-        rope(buf.k.get() + a * n_kv, b - a, n_kv, hp.n_head_kv, hp.head_dim, p0 + int(a), rope_params);
-      });
+      int64_t r0 = 0;  // first row of the segment; its positions start at its cache's n_past
+      for (const ForwardSegment& sg : segments) {
+        const int p0 = sg.cache->n_past();
+        float* q = buf.q.get() + r0 * n_q;
+        float* k = buf.k.get() + r0 * n_kv;
+        parallel_rows(pool, sg.n, [&](int64_t a, int64_t b) {
+          rope(q + a * n_q, b - a, n_q, hp.n_head, hp.head_dim, p0 + int(a), rope_params);
+          rope(k + a * n_kv, b - a, n_kv, hp.n_head_kv, hp.head_dim, p0 + int(a), rope_params);
+        });
+        r0 += sg.n;
+      }
     }
     {
       OpTimer t(prof, Op::KvStore);
-      fp16_t* kc = cache.k(il) + size_t(p0) * size_t(n_kv);
-      fp16_t* vc = cache.v(il) + size_t(p0) * size_t(n_kv);
-      convert_f32_to_f16(buf.k.get(), kc, n * n_kv);
-      convert_f32_to_f16(buf.v.get(), vc, n * n_kv);
+      int64_t r0 = 0;
+      for (const ForwardSegment& sg : segments) {
+        const size_t p0 = size_t(sg.cache->n_past());
+        convert_f32_to_f16(buf.k.get() + r0 * n_kv, sg.cache->k(il) + p0 * size_t(n_kv), sg.n * n_kv);
+        convert_f32_to_f16(buf.v.get() + r0 * n_kv, sg.cache->v(il) + p0 * size_t(n_kv), sg.n * n_kv);
+        r0 += sg.n;
+      }
     }
     {
       OpTimer t(prof, Op::Attention);
-      attention(buf.q.get(), n_q, cache.k(il), cache.v(il), n_kv, n, p0, att_shape, xb, n_q,
-                buf.att_scratch.get(), buf.att_scratch_floats, pool);
+      int64_t r0 = 0;
+      for (const ForwardSegment& sg : segments) {
+        attention(buf.q.get() + r0 * n_q, n_q, sg.cache->k(il), sg.cache->v(il), n_kv, sg.n, sg.cache->n_past(),
+                  att_shape, xb + r0 * n_q, n_q, buf.att_scratch.get(), buf.att_scratch_floats, pool);
+        r0 += sg.n;
+      }
     }
     acts.set(xb, n, n_q);
     {
@@ -211,13 +226,23 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     }
     residual_add(xb2);
   }
-  cache.set_n_past(p0 + n);
+  for (const ForwardSegment& sg : segments) sg.cache->set_n_past(sg.cache->n_past() + sg.n);
   if (!logits) return;
 
-  // ---- output: final norm and the vocabulary projection (last row only unless all_logits) ----
-  const int first = all_logits ? 0 : n - 1;
-  const int rows = n - first;
-  norm(x + first * n_embd, w.output_norm, xb, rows);
+  // ---- output: final norm and the vocabulary projection (of every row when all_logits, else of
+  // the last row of each segment that asks, gathered into consecutive rows of xb) ----
+  int rows = 0;
+  if (all_logits) {
+    rows = n;
+    norm(x, w.output_norm, xb, rows);
+  } else {
+    int64_t end = 0;
+    for (const ForwardSegment& sg : segments) {
+      end += sg.n;
+      if (sg.logits) norm(x + (end - 1) * n_embd, w.output_norm, xb + int64_t(rows++) * n_embd, 1);
+    }
+    if (rows == 0) return;
+  }
   acts.set(xb, rows, n_embd);
   OpTimer t(prof, Op::Output);
   matmul({{&w.output, logits, n_vocab}}, acts, pool);
