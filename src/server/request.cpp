@@ -16,6 +16,14 @@ using nlohmann::json;
   throw ApiError(400, message, field, code);
 }
 
+// "'name'" built by appending: GCC 12 warns falsely (-Wrestrict) on "'" + std::string(...) at -O3.
+std::string quoted(const char* name) {
+  std::string q = "'";
+  q += name;
+  q += "'";
+  return q;
+}
+
 [[noreturn]] void wrong_type(const std::string& field, const char* expected, const json& v) {
   bad(field, "'" + field + "' must be " + expected + ", not " + std::string(v.type_name()), "invalid_type");
 }
@@ -32,8 +40,7 @@ std::optional<double> number(const json& body, const char* name, double lo, doub
   if (!v->is_number()) wrong_type(name, "a number", *v);
   const double x = v->get<double>();
   if (!std::isfinite(x) || x < lo || x > hi) {
-    bad(name, "'" + std::string(name) + "' must be between " + json(lo).dump() + " and " + json(hi).dump() +
-                  ", got " + v->dump());
+    bad(name, quoted(name) + " must be between " + json(lo).dump() + " and " + json(hi).dump() + ", got " + v->dump());
   }
   return x;
 }
@@ -44,12 +51,12 @@ std::optional<int64_t> integer(const json& body, const char* name, int64_t lo, i
   if (!v->is_number_integer()) wrong_type(name, "an integer", *v);
   // Unsigned values above INT64_MAX are out of range too.
   if (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(INT64_MAX)) {
-    bad(name, "'" + std::string(name) + "' is out of range: " + v->dump());
+    bad(name, quoted(name) + " is out of range: " + v->dump());
   }
   const int64_t x = v->get<int64_t>();
   if (x < lo || x > hi) {
-    bad(name, "'" + std::string(name) + "' must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
-                  ", got " + std::to_string(x));
+    bad(name, quoted(name) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+                  std::to_string(x));
   }
   return x;
 }

@@ -5,6 +5,9 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { OpenAI, cli, ensureModel, readSse, startServer } from "./server_util.mjs";
 
 const model = ensureModel("tiny", "Q8_0");
@@ -144,7 +147,9 @@ describe("llamaprof serve with the openai client", () => {
 
 describe("limits and security", () => {
   it("requires the API key on every endpoint but /health, and limits the body", async () => {
-    const srv = await startServer(["-m", model, "--api-key", "s3cret", "--max-body", "2000", "-t", "1", "--ctx", "128"]);
+    const keyFile = path.join(mkdtempSync(path.join(os.tmpdir(), "lp-serve-")), "key");
+    writeFileSync(keyFile, "s3cret\n");
+    const srv = await startServer(["-m", model, "--api-key-file", keyFile, "--max-body", "2000", "-t", "1", "--ctx", "128"]);
     try {
       assert.equal((await fetch(`${srv.url}/health`)).status, 200);
       for (const p of ["/metrics", "/v1/models"]) {
