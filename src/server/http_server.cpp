@@ -204,6 +204,7 @@ struct HttpServer::Impl {
     bool include_usage = false;
     size_t cursor = 0;
     bool first = true;
+    size_t text_offset = 0;  // bytes of the tokens' own pieces so far (logprobs.text_offset)
   };
 
   void start_stream(httplib::Response& res, std::shared_ptr<Job> job, ResponseMeta meta, bool include_usage) {
@@ -219,8 +220,9 @@ struct HttpServer::Impl {
           std::string out;
           for (const TokenOut& t : s.tokens) {
             if (t.piece.empty() && st->meta.logprobs < 0) continue;  // text held back for a stop string
-            out += sse_event(stream_chunk(st->meta, t.piece, {t}, "", st->first));
+            out += sse_event(stream_chunk(st->meta, t.piece, {t}, "", st->first, st->text_offset));
             st->first = false;
+            st->text_offset += t.text.size();
           }
           if (s.done) {
             if (!s.tail.empty()) out += sse_event(stream_chunk(st->meta, s.tail, {}, "", st->first)), st->first = false;

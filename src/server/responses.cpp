@@ -87,7 +87,7 @@ json full_response(const ResponseMeta& meta, const std::string& text, const std:
 }
 
 json stream_chunk(const ResponseMeta& meta, const std::string& text, const std::vector<TokenOut>& tokens,
-                  const std::string& finish_reason, bool first) {
+                  const std::string& finish_reason, bool first, size_t text_offset) {
   json choice = {{"index", 0}};
   if (meta.endpoint == Endpoint::Chat) {
     json delta = json::object();
@@ -97,7 +97,7 @@ json stream_chunk(const ResponseMeta& meta, const std::string& text, const std::
   } else {
     choice["text"] = text;
   }
-  choice["logprobs"] = tokens.empty() ? json(nullptr) : logprobs_json(meta, tokens, 0);
+  choice["logprobs"] = tokens.empty() ? json(nullptr) : logprobs_json(meta, tokens, text_offset);
   choice["finish_reason"] = finish_json(finish_reason);
   json r = envelope(meta, true);
   r["choices"] = json::array({choice});

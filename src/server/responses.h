@@ -31,9 +31,10 @@ nlohmann::json full_response(const ResponseMeta& meta, const std::string& text, 
                              const std::string& finish_reason, int prompt_tokens, int cached_tokens);
 
 // One stream chunk: text (may be empty) with the logprobs of `tokens`; finish_reason "" for none.
-// Chat chunks carry the role in the first one.
+// Chat chunks carry the role in the first one. text_offset: where the chunk's first token starts
+// in the generated text (completions' logprobs.text_offset).
 nlohmann::json stream_chunk(const ResponseMeta& meta, const std::string& text, const std::vector<TokenOut>& tokens,
-                            const std::string& finish_reason, bool first);
+                            const std::string& finish_reason, bool first, size_t text_offset = 0);
 // The last chunk of a stream with stream_options.include_usage: no choices, the usage.
 nlohmann::json usage_chunk(const ResponseMeta& meta, int prompt_tokens, int completion_tokens, int cached_tokens);
 

@@ -84,6 +84,14 @@ describe("llamaprof serve with the openai client", () => {
       // Greedy: the chosen token is the most likely one.
       assert.ok(Math.max(...Object.values(lp.top_logprobs[i])) <= lp.token_logprobs[i] + 1e-5);
     }
+    // Streamed: the same tokens, logprobs and text offsets, a chunk at a time.
+    const stream = await client.completions.create({ model: alias, prompt: "Once upon", max_tokens: 5, temperature: 0, logprobs: 3, stream: true });
+    const streamed = { tokens: [], token_logprobs: [], text_offset: [] };
+    for await (const chunk of stream) {
+      const l = chunk.choices[0]?.logprobs;
+      if (l) for (const k of Object.keys(streamed)) streamed[k].push(...l[k]);
+    }
+    for (const k of Object.keys(streamed)) assert.deepEqual(streamed[k], lp[k], k);
     const h = await client.chat.completions.create({
       model: alias, messages: [{ role: "user", content: "Hi" }], max_tokens: 4, temperature: 0, logprobs: true, top_logprobs: 2,
     });
