@@ -5,7 +5,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { OpenAI, cli, ensureModel, readSse, startServer } from "./server_util.mjs";
@@ -182,14 +182,31 @@ describe("limits and security", () => {
     }
   });
 
-  it("finishes an open stream with its final events on SIGTERM and exits 0", async () => {
-    const srv = await startServer(["-m", model, "-t", "1", "--ctx", "2048", "--shutdown-grace", "0.2"]);
+  it("answers CORS only for --cors-origin, reports % of the bandwidth limit, and on SIGTERM finishes an open stream with its final events and exits 0", async () => {
+    // A bandwidth figure for this CPU and 1 thread in a private cache, as `llamaprof membw` writes it.
+    const cache = mkdtempSync(path.join(os.tmpdir(), "lp-serve-cache-"));
+    const cpu = JSON.parse(execFileSync(cli, ["info", "--system", "--json"])).cpu.model;
+    mkdirSync(path.join(cache, "llamaprof"));
+    writeFileSync(path.join(cache, "llamaprof/membw.json"),
+                  JSON.stringify({ version: 1, entries: [{ cpu, threads: 1, gbps_best: 10, gbps_median: 9 }] }));
+    const srv = await startServer(["-m", model, "-t", "1", "--ctx", "2048", "--shutdown-grace", "0.2",
+                                   "--cors-origin", "http://app.localhost"], { env: { XDG_CACHE_HOME: cache } });
+    // CORS only as asked for: the named origin, and preflight requests answered.
+    assert.equal((await fetch(`${srv.url}/health`)).headers.get("access-control-allow-origin"), "http://app.localhost");
+    assert.equal((await fetch(`${srv.url}/v1/completions`, { method: "OPTIONS" })).status, 204);
     const res = await fetch(`${srv.url}/v1/completions`, {
       method: "POST",
       body: JSON.stringify({ prompt: "Tell me", max_tokens: 2000, ignore_eos: true, stream: true }),
     });
     const reader = res.body.getReader();
     await reader.read();  // generation is under way
+    for (let i = 0; i < 20; ++i) await reader.read();
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    assert.match(metrics, /^llamaprof_memory_bandwidth_limit_bytes_per_second 1e\+10$/m);
+    const ratio = Number(metrics.match(/^llamaprof_decode_bandwidth_limit_ratio (\S+)$/m)[1]);
+    assert.ok(ratio > 0 && Number.isFinite(ratio), metrics);
+    const check = spawnSync("promtool", ["check", "metrics"], { input: metrics, encoding: "utf8" });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
     srv.proc.kill("SIGTERM");
     let rest = "";
     for (;;) {

@@ -25,8 +25,9 @@ export function ensureModel(preset = "tiny", type = "Q8_0", seed = 0) {
 }
 
 // Starts the server; resolves once it listens. Returns {url, port, proc, stderr(), stop()}.
-export async function startServer(args, { timeoutMs = 30000 } = {}) {
-  const proc = spawn(cli, ["serve", "--host", "127.0.0.1", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export async function startServer(args, { timeoutMs = 30000, env = {} } = {}) {
+  const proc = spawn(cli, ["serve", "--host", "127.0.0.1", "--port", "0", ...args],
+                     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let out = "", err = "";
   proc.stderr.on("data", (d) => (err += d));
   const port = await new Promise((resolve, reject) => {
