@@ -1,6 +1,7 @@
 #include "server/request.h"
 
 #include <cmath>
+#include <random>
 #include <set>
 
 #include "llamaprof/chat_session.h"
@@ -245,6 +246,9 @@ GenRequest parse_generation_request(Endpoint endpoint, const json& body, const R
   if (const json* v = field(body, "seed")) {
     if (!v->is_number_integer()) wrong_type("seed", "an integer", *v);
     s.seed = v->is_number_unsigned() ? v->get<uint64_t>() : uint64_t(v->get<int64_t>());
+  } else if (limits.random_seed) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    s.seed = rng();
   }
   r.ignore_eos = boolean(body, "ignore_eos").value_or(false);
 

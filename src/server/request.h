@@ -28,6 +28,8 @@ struct RequestLimits {
   size_t max_stop = 16;         // stop strings per request
   int max_top_logprobs = 20;
   SamplerParams sampling;       // the server's sampling defaults (--temp, --top-k, ...)
+  bool random_seed = true;      // a request without "seed" gets a fresh random one (as llama-server
+                                // and OpenAI); false: sampling.seed (serve --seed given)
 };
 
 enum class Endpoint { Completions, Chat };

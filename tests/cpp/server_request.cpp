@@ -71,6 +71,18 @@ TEST(ServerRequest, CompletionFields) {
   EXPECT_EQ(parse(Endpoint::Completions, R"({"prompt":["the"]})").max_tokens, 0);
 }
 
+TEST(ServerRequest, SeedWhenAbsent) {
+  // Without "seed": a fresh one per request (as llama-server and OpenAI), unless serve --seed fixed it.
+  EXPECT_NE(parse(Endpoint::Completions, R"({"prompt":"x"})").sampling.seed,
+            parse(Endpoint::Completions, R"({"prompt":"x"})").sampling.seed);
+  RequestLimits fixed = limits();
+  fixed.random_seed = false;
+  fixed.sampling.seed = 1234;
+  EXPECT_EQ(parse_generation_request(Endpoint::Completions, json::parse(R"({"prompt":"x"})"), fixed, tiny(), nullptr)
+                .sampling.seed,
+            1234u);
+}
+
 TEST(ServerRequest, MalformedAndWrongTypes) {
   for (const char* body : {"{", "[1,2]", "\"x\"", "{\"prompt\": }"}) {
     try {

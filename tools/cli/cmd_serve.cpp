@@ -52,6 +52,7 @@ struct ServeOptions {
   std::string cors_origin;
   double shutdown_grace = 5;
   SamplerParams sampler;
+  bool fixed_seed = false;  // --seed given: requests without "seed" use it, else a random one each
 };
 
 #ifdef LLAMAPROF_HAVE_SERVER
@@ -93,6 +94,7 @@ int serve(const ServeOptions& o) {
   limits.max_tokens_limit = o.max_tokens > 0 ? o.max_tokens : n_ctx;
   limits.default_max_tokens = std::max(o.n_predict, 0);
   limits.sampling = o.sampler;
+  limits.random_seed = !o.fixed_seed;
   {
     Sampler check(o.sampler);  // bad sampling defaults are a usage error now, not a 400 later
   }
@@ -191,7 +193,8 @@ void register_serve(CLI::App& app, int* exit_code) {
                   "seconds running requests may take to finish after SIGINT/SIGTERM before they are cancelled")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   add_sampling_options(cmd, o->sampler);
-  cmd->callback([o, exit_code] {
+  cmd->callback([o, exit_code, cmd] {
+    o->fixed_seed = cmd->count("--seed") > 0;
 #ifdef LLAMAPROF_HAVE_SERVER
     *exit_code = serve(*o);
 #else
