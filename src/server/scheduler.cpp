@@ -137,11 +137,19 @@ void Scheduler::loop() {
       if (exit_ && busy_ == 0 && queue_.empty()) break;
       past_deadline = exit_ && deadline_ && Clock::now() >= *deadline_;
     }
-    admit();
-    for (auto& s : slots_) {
-      if (s->job && (past_deadline || s->job->cancel.load(std::memory_order_relaxed))) end_slot(*s, "cancelled");
+    try {
+      admit();
+      for (auto& s : slots_) {
+        if (s->job && (past_deadline || s->job->cancel.load(std::memory_order_relaxed))) end_slot(*s, "cancelled");
+      }
+      step();
+    } catch (const std::exception&) {
+      // Nothing the engine does should throw here (requests were checked); if it does, the running
+      // requests end with "error" rather than the process with std::terminate.
+      for (auto& s : slots_) {
+        if (s->job) end_slot(*s, "error");
+      }
     }
-    step();
     publish_state();
   }
   publish_state();

@@ -49,7 +49,7 @@ class Job {
   struct Snapshot {
     std::vector<TokenOut> tokens;  // new since the caller's cursor
     bool done = false;
-    std::string finish_reason;     // "stop" | "length" | "cancelled" (when done)
+    std::string finish_reason;     // "stop" | "length" | "cancelled" | "error" (when done)
     std::string tail;              // text held back until the end (when done)
     int prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0;
   };
