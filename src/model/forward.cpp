@@ -96,14 +96,15 @@ ForwardBuffers::ForwardBuffers(const Model& model, int max_tokens_, int n_ctx, i
   if (hp.n_expert > 0) moe = std::make_unique<MoeScratch>(hp, max_tokens);
 }
 
-void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
-             ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
+void forward(const Model& model, const int32_t* tokens, std::span<const ForwardSegment> segments,
+             ForwardBuffers& buf, ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
              OpProfile& prof, float* hidden) {
   const HParams& hp = model.hparams();
   const ModelWeights& w = model.weights();
   const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), n_ff = hp.n_ff,
                 n_vocab = hp.n_vocab;
-  const int p0 = cache.n_past();
+  int n = 0;  // rows of all segments
+  for (const ForwardSegment& sg : segments) n += sg.n;
   const ForwardDebug& debug = options.debug;
   float* x = buf.x.get();
   float* xb = buf.xb.get();
@@ -115,7 +116,7 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
   // Frequency factors: Llama 3.1's rope_freqs, or phi3's long factors when the context is longer
   // than the original one (llama.cpp: n_ctx_seq > n_ctx_orig_yarn), else its short ones.
   const WeightView& factors = w.rope_freqs.present() ? w.rope_freqs
-                              : cache.n_ctx() > hp.n_ctx_orig ? w.rope_long : w.rope_short;
+                              : segments.front().cache->n_ctx() > hp.n_ctx_orig ? w.rope_long : w.rope_short;
   const float* freq_factors = factors.present() && !debug.drop_rope_freqs ? factors.f32() : nullptr;
   const RopeParams rope_params{hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, layout, freq_factors,
                                hp.rope_attn_factor};
@@ -197,21 +198,38 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     }
     {
       OpTimer t(prof, Op::Rope);
-      parallel_rows(pool, n, [&](int64_t a, int64_t b) {
-        rope(buf.q.get() + a * n_q, b - a, n_q, hp.n_head, hp.head_dim, p0 + int(a), layer_rope);
-        rope(buf.k.get() + a * n_kv, b - a, n_kv, hp.n_head_kv, hp.head_dim, p0 + int(a), layer_rope);
-      });
+      int64_t r0 = 0;  // first row of the segment; its positions start at its cache's n_past
+      for (const ForwardSegment& sg : segments) {
+        const int p0 = sg.cache->n_past();
+        float* q = buf.q.get() + r0 * n_q;
+        float* k = buf.k.get() + r0 * n_kv;
+        parallel_rows(pool, sg.n, [&](int64_t a, int64_t b) {
+          rope(q + a * n_q, b - a, n_q, hp.n_head, hp.head_dim, p0 + int(a), layer_rope);
+          rope(k + a * n_kv, b - a, n_kv, hp.n_head_kv, hp.head_dim, p0 + int(a), layer_rope);
+        });
+        r0 += sg.n;
+      }
     }
     if (prescale_q) scale_rows(buf.q.get(), int64_t(n) * n_q, hp.attn_scale);
     {
       OpTimer t(prof, Op::KvStore);
-      kv_store(cache.type_k(), buf.k.get(), cache.k(il), int64_t(p0) * n_kv, n * n_kv);
-      kv_store(cache.type_v(), buf.v.get(), cache.v(il), int64_t(p0) * n_kv, n * n_kv);
+      int64_t r0 = 0;
+      for (const ForwardSegment& sg : segments) {
+        const int64_t p0 = sg.cache->n_past();
+        kv_store(sg.cache->type_k(), buf.k.get() + r0 * n_kv, sg.cache->k(il), p0 * n_kv, sg.n * n_kv);
+        kv_store(sg.cache->type_v(), buf.v.get() + r0 * n_kv, sg.cache->v(il), p0 * n_kv, sg.n * n_kv);
+        r0 += sg.n;
+      }
     }
     {
       OpTimer t(prof, Op::Attention);
-      attention(buf.q.get(), n_q, cache.k(il), cache.type_k(), cache.v(il), cache.type_v(), n_kv, n, p0, att_shape,
-                xb, n_q, buf.att_scratch.get(), buf.att_scratch_floats, pool);
+      int64_t r0 = 0;
+      for (const ForwardSegment& sg : segments) {
+        attention(buf.q.get() + r0 * n_q, n_q, sg.cache->k(il), sg.cache->type_k(), sg.cache->v(il),
+                  sg.cache->type_v(), n_kv, sg.n, sg.cache->n_past(), att_shape, xb + r0 * n_q, n_q,
+                  buf.att_scratch.get(), buf.att_scratch_floats, pool);
+        r0 += sg.n;
+      }
     }
     acts.set(xb, n, n_q);
     {
@@ -251,15 +269,25 @@ void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, F
     if (!debug.drop_post_norm && l.ffn_post_norm.present()) norm(xb2, l.ffn_post_norm, xb2, n);
     residual_add(xb2);
   }
-  cache.set_n_past(p0 + n);
+  for (const ForwardSegment& sg : segments) sg.cache->set_n_past(sg.cache->n_past() + sg.n);
   // Embeddings: every position's final-normed hidden state (llama.cpp's t_embd, which it pools).
   if (hidden) norm(x, w.output_norm, hidden, n);
   if (!logits) return;
 
-  // ---- output: final norm and the vocabulary projection (last row only unless all_logits) ----
-  const int first = all_logits ? 0 : n - 1;
-  const int rows = n - first;
-  norm(x + first * n_embd, w.output_norm, xb, rows);
+  // ---- output: final norm and the vocabulary projection (of every row when all_logits, else of
+  // the last row of each segment that asks, gathered into consecutive rows of xb) ----
+  int rows = 0;
+  if (all_logits) {
+    rows = n;
+    norm(x, w.output_norm, xb, rows);
+  } else {
+    int64_t end = 0;
+    for (const ForwardSegment& sg : segments) {
+      end += sg.n;
+      if (sg.logits) norm(x + (end - 1) * n_embd, w.output_norm, xb + int64_t(rows++) * n_embd, 1);
+    }
+    if (rows == 0) return;
+  }
   acts.set(xb, rows, n_embd);
   OpTimer t(prof, Op::Output);
   matmul({{&w.output, logits, n_vocab}}, acts, pool);

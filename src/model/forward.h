@@ -1,11 +1,13 @@
 // The forward pass of every architecture llamaprof runs (model/arch.h): one imperative function for a batch of tokens at consecutive
-// positions. Prompt chunks and single-token decode both go through it.
+// positions of one or several sequences. Prompt chunks, single-token decode and the server's
+// batched decode steps all go through it.
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "kernels/ops.h"
 #include "llamaprof/model.h"
@@ -87,14 +89,34 @@ struct ForwardOptions {
   ForwardDebug debug;
 };
 
-// Evaluates tokens[0..n) at positions cache.n_past() .. + n - 1 (n <= buffers.max_tokens, the
-// caller checked the context length and the token ids), stores their K/V in the cache and
-// advances n_past. Writes logits: of every position to logits[i * n_vocab] when all_logits,
-// else of the last position only to logits[0 .. n_vocab); none when logits is null. hidden, when
-// not null, receives every position's hidden state after the output norm ([n][n_embd]: the
-// token embeddings).
-void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
-             ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
+// A run of consecutive rows of one batch that belong to one sequence: they are at positions
+// cache->n_past() .. + n - 1 of that sequence's cache. The server batches several sequences
+// (one KV cache per slot) into one pass: the weight mat-muls run once over all rows, while RoPE,
+// the KV store and attention go per segment. All segments' caches have the same n_ctx.
+struct ForwardSegment {
+  KvCache* cache = nullptr;
+  int n = 0;
+  bool logits = false;  // write the logits of this segment's last row
+};
+
+// Evaluates tokens[0..sum of n) as the given segments, in order (total rows <= buffers.max_tokens,
+// the caller checked the context lengths and the token ids), stores their K/V in each segment's
+// cache and advances its n_past. Writes logits: of every row to logits[i * n_vocab] when
+// all_logits, else of the last row of each segment that asks, one after the other; none when
+// logits is null. hidden, when not null, receives every row's hidden state after the output norm
+// ([n][n_embd]: the token embeddings).
+void forward(const Model& model, const int32_t* tokens, std::span<const ForwardSegment> segments,
+             ForwardBuffers& buf, ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
              OpProfile& profile, float* hidden = nullptr);
+
+// One sequence: tokens[0..n) at positions cache.n_past() .. + n - 1; the logits of the last
+// position (or every position when all_logits).
+inline void forward(const Model& model, const int32_t* tokens, int n, KvCache& cache, ForwardBuffers& buf,
+                    ThreadPool& pool, bool all_logits, float* logits, const ForwardOptions& options,
+                    OpProfile& profile, float* hidden = nullptr) {
+  const ForwardSegment seg{&cache, n, logits != nullptr};
+  forward(model, tokens, std::span<const ForwardSegment>(&seg, 1), buf, pool, all_logits, logits, options, profile,
+          hidden);
+}
 
 }  // namespace lp

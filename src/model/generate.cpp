@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "llamaprof/error.h"
+#include "model/stop_scan.h"
 #include "tokenizer/tokenizer.h"
 
 namespace lp {
@@ -15,30 +16,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-// log(sum(exp(logits))), computed stably, for log-probabilities over the whole vocabulary.
-double log_sum_exp(std::span<const float> logits) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (float v : logits) mx = std::max(mx, v);
-  double sum = 0;
-  for (float v : logits) sum += std::exp(double(v) - double(mx));
-  return double(mx) + std::log(sum);
-}
-
-// Length of the longest suffix of text that is a proper prefix of some stop string: that much
-// text must be held back, since the next token may complete the stop string.
-size_t held_back(const std::string& text, size_t from, const std::vector<std::string>& stops) {
-  size_t hold = 0;
-  for (const std::string& s : stops) {
-    for (size_t len = std::min(s.size() - 1, text.size() - from); len > hold; --len) {
-      if (text.compare(text.size() - len, len, s, 0, len) == 0) {
-        hold = len;
-        break;
-      }
-    }
-  }
-  return hold;
 }
 
 }  // namespace
@@ -67,10 +44,7 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
                     (ctx.n_past() ? " (after " + std::to_string(ctx.n_past()) + " cached)" : std::string()) +
                     " but the context holds " + std::to_string(ctx.n_ctx()) + " tokens");
   }
-  std::vector<std::string> stops;
-  for (const std::string& s : params.stop) {
-    if (!s.empty()) stops.push_back(s);
-  }
+  StopScanner stops(params.stop);
   auto cancelled = [&] { return params.cancel && params.cancel->load(std::memory_order_relaxed); };
 
   if (cancelled()) {
@@ -89,9 +63,6 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
   // Generated text continues the prompt: keep every piece's leading space (llama.cpp prints
   // generated tokens with token_to_piece, which does the same).
   Tokenizer::StreamDecoder decoder(tok, /*continues_text=*/true);
-  std::string full;      // decoded text so far
-  size_t emitted = 0;    // bytes of `full` handed out as pieces
-  bool cut = false;      // a stop string ended generation: the text ends before it
   const auto gen_start = Clock::now();
   auto step_start = gen_start;
 
@@ -122,29 +93,12 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
     }
     r.tokens.push_back(id);
     history.push_back(id);
-    full += decoder.push(id);
-
-    // Stop strings: search only the text not yet handed out (plus what a match can straddle).
-    bool stopped = false;
-    size_t end = full.size();
-    for (const std::string& s : stops) {
-      const size_t from = emitted >= s.size() ? emitted - s.size() + 1 : 0;
-      const size_t pos = full.find(s, from);
-      if (pos != std::string::npos && pos < end) end = pos, stopped = true;
-    }
-    if (!stopped) end = full.size() - held_back(full, emitted, stops);
-    if (end > emitted) {
-      step.piece = full.substr(emitted, end - emitted);
-      emitted = end;
-    }
+    step.piece = stops.push(decoder.push(id));
+    bool stopped = stops.stopped();
     step.index = int(r.tokens.size()) - 1;
     step.id = id;
     step.latency_ms = ms_since(step_start);
-    if (stopped) {
-      cut = true;
-      r.finish_reason = "stop";
-      full.resize(emitted);
-    }
+    if (stopped) r.finish_reason = "stop";
     if (params.on_token && !params.on_token(step) && !stopped) {
       r.finish_reason = "cancelled";
       stopped = true;
@@ -163,8 +117,8 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
   }
   // Not cut by a stop string: what the decoder or the stop-string hold kept back is text too.
   // The pieces handed out are always a prefix of r.text.
-  if (!cut) full += decoder.flush();
-  r.text = std::move(full);
+  stops.finish(decoder.flush());  // nothing when a stop string cut the text
+  r.text = stops.text();
   r.timings.gen_tokens = int(r.tokens.size());
   r.timings.gen_ms = ms_since(gen_start);
   if (r.timings.prompt_ms > 0) r.timings.prompt_tps = 1000.0 * r.timings.prompt_tokens / r.timings.prompt_ms;

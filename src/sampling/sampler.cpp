@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "llamaprof/error.h"
@@ -74,6 +75,14 @@ std::vector<Candidate> Sampler::top_candidates(int n) const {
   });
   for (Candidate& c : top) c.p = static_cast<float>(std::exp(static_cast<double>(c.logit) - max_logit) / sum);
   return top;
+}
+
+double log_sum_exp(std::span<const float> logits) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (float v : logits) mx = std::max(mx, v);
+  double sum = 0;
+  for (float v : logits) sum += std::exp(double(v) - double(mx));
+  return double(mx) + std::log(sum);
 }
 
 }  // namespace lp

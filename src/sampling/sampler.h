@@ -48,4 +48,8 @@ class Sampler {
   std::vector<int32_t> counts_;   // [n_vocab] zeros: scratch for counting the penalty window
 };
 
+// log(sum(exp(logits))), computed stably: log-probabilities over the whole vocabulary are
+// logits[i] - log_sum_exp(logits).
+double log_sum_exp(std::span<const float> logits);
+
 }  // namespace lp

@@ -20,6 +20,7 @@ void register_profile(CLI::App& app, int* exit_code);
 void register_profile_worker(CLI::App& app, int* exit_code);
 void register_report(CLI::App& app, int* exit_code);
 void register_bench(CLI::App& app, int* exit_code);
+void register_serve(CLI::App& app, int* exit_code);
 
 // Prints the CPU, its cores and caches, the features detected and the kernel table chosen
 // (`llamaprof info --system`). Lives in system_info.cpp.

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   lp::cli::register_profile_worker(app, &exit_code);
   lp::cli::register_report(app, &exit_code);
   lp::cli::register_bench(app, &exit_code);
+  lp::cli::register_serve(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
