@@ -11,9 +11,10 @@
 """
 
 from ._llamaprof import Engine as _Engine  # noqa: F401  (fails early if the extension is missing)
+from .grammar import LlamaGrammar
 from .llama import LLAMA_DEFAULT_SEED, Llama
 from .model import Candidate, Completion, Model, Stream, Token
 from .profile import profile
 
 __version__ = "0.1.0"
-__all__ = ["Model", "Completion", "Token", "Candidate", "Stream", "Llama", "LLAMA_DEFAULT_SEED", "profile"]
+__all__ = ["Model", "Completion", "Token", "Candidate", "Stream", "Llama", "LLAMA_DEFAULT_SEED", "LlamaGrammar", "profile"]

@@ -10,7 +10,7 @@ A script written for llama-cpp-python runs with only its import changed:
 Results have llama-cpp-python's dict shapes (OpenAI "text_completion"). Differences:
   - constructor keywords llamaprof has no use for (n_gpu_layers, rope_*, lora_*, ...) are
     accepted and ignored; so are the sampling keywords it does not implement (typical_p,
-    tfs_z, mirostat_*, grammar, logits_processor, ...);
+    tfs_z, mirostat_*, logits_processor, ...);
   - seed: a fixed seed reseeds the sampler for every completion, so a call repeats exactly; the
     default (LLAMA_DEFAULT_SEED, or -1) draws a fresh random seed per completion;
   - a prompt given as a list of token ids is detokenized to text and tokenized again;
@@ -20,8 +20,15 @@ Chat: create_chat_completion(messages) formats OpenAI-style messages with the en
 (C++, the one `llamaprof run --chat` uses): chat_format=None takes the GGUF's
 tokenizer.chat_template (Llama.chat_format is then "chat_template.default", as in llama-cpp-python),
 or name a built-in format (chatml, llama2, llama3, mistral-v7, gemma, phi3, zephyr) or a Jinja file.
-Keywords it cannot honour (tools, functions, response_format, grammar, logprobs, ...) raise
-NotImplementedError naming the keyword instead of being ignored.
+Keywords it cannot honour (tools, functions, logprobs, ...) raise NotImplementedError naming the
+keyword instead of being ignored.
+
+Grammars: grammar=LlamaGrammar.from_string(...) / from_file / from_json_schema (the engine's GBNF
+parser and JSON-schema converter) in __call__, create_completion and create_chat_completion;
+create_chat_completion's response_format {"type": "json_object"} (any JSON object, or the given
+"schema") and {"type": "json_schema", "json_schema": {"schema": ...}}. Generation ends when the
+text is complete under the grammar and nothing can follow. Giving both grammar= and a JSON
+response_format is a ValueError (llama-cpp-python lets response_format win silently).
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ import uuid
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 from . import _llamaprof
+from .grammar import LlamaGrammar, grammar_for_response_format
 from .model import Completion, Model
 
 LLAMA_DEFAULT_SEED = 0xFFFFFFFF
@@ -128,7 +136,7 @@ class Llama:
                           echo: bool = False, stop: Optional[Union[str, List[str]]] = None,
                           frequency_penalty: float = 0.0, presence_penalty: float = 0.0,
                           repeat_penalty: float = 1.0, top_k: int = 40, stream: bool = False,
-                          seed: Optional[int] = None, **ignored):
+                          seed: Optional[int] = None, grammar: Optional[LlamaGrammar] = None, **ignored):
         prompt_text, add_bos = self._prompt_text(prompt)
         if logprobs is not None and (not isinstance(logprobs, int) or logprobs < 0):
             raise ValueError(f"logprobs must be None or an int >= 0 (got {logprobs!r})")
@@ -136,7 +144,7 @@ class Llama:
                       top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
                       frequency_penalty=frequency_penalty, presence_penalty=presence_penalty, stop=stop,
                       seed=self._seed_for_call(seed), top_candidates=logprobs or 0,
-                      logprobs=logprobs is not None, add_bos=add_bos)
+                      logprobs=logprobs is not None, add_bos=add_bos, grammar=grammar)
         meta = {"id": f"cmpl-{uuid.uuid4()}", "object": "text_completion", "created": int(time.time()),
                 "model": self.model_path}
         if stream:
@@ -196,7 +204,6 @@ class Llama:
         """OpenAI's chat.completion (or, with stream=True, an iterator of chat.completion.chunk)."""
         unsupported = {"functions": functions is not None, "function_call": function_call is not None,
                        "tools": tools is not None, "tool_choice": tool_choice is not None,
-                       "response_format": response_format is not None, "grammar": grammar is not None,
                        "logits_processor": logits_processor is not None, "logit_bias": logit_bias is not None,
                        "logprobs": bool(logprobs), "top_logprobs": top_logprobs is not None,
                        "typical_p": typical_p != 1.0, "tfs_z": tfs_z != 1.0, "mirostat_mode": mirostat_mode != 0}
@@ -205,6 +212,10 @@ class Llama:
                 raise NotImplementedError(f"create_chat_completion: {name} is not supported by llamaprof")
         if self._chat is None:
             raise ValueError(self._chat_error)
+        format_grammar = grammar_for_response_format(response_format)
+        if format_grammar is not None and grammar is not None:
+            raise ValueError("create_chat_completion: give grammar= or a JSON response_format, not both")
+        grammar = format_grammar or grammar
         try:
             messages_json = json.dumps(messages)
         except (TypeError, ValueError) as e:
@@ -213,7 +224,8 @@ class Llama:
         kwargs = dict(max_tokens=0 if max_tokens is None else max_tokens, temperature=temperature, top_k=top_k,
                       top_p=top_p, min_p=min_p, repeat_penalty=repeat_penalty,
                       frequency_penalty=frequency_penalty, presence_penalty=presence_penalty, stop=stop,
-                      seed=self._seed_for_call(seed), add_bos=self._chat.add_bos(prompt), special=True)
+                      seed=self._seed_for_call(seed), add_bos=self._chat.add_bos(prompt), special=True,
+                      grammar=grammar)
         meta = {"id": f"chatcmpl-{uuid.uuid4()}", "created": int(time.time()), "model": model or self.model_path}
         if stream:
             return self._chat_stream(meta, prompt, kwargs)

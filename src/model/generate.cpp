@@ -5,8 +5,10 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "llamaprof/error.h"
+#include "sampling/grammar_stage.h"
 #include "tokenizer/tokenizer.h"
 
 namespace lp {
@@ -39,6 +41,19 @@ size_t held_back(const std::string& text, size_t from, const std::vector<std::st
     }
   }
   return hold;
+}
+
+// The vocabulary as the grammar sees it: the bytes each token adds to the generated text (what
+// the stream decoder appends; control tokens add nothing and are never allowed) and the EOG set.
+std::shared_ptr<const GrammarVocab> grammar_vocab(const Tokenizer& tok) {
+  const auto n = size_t(tok.n_vocab());
+  std::vector<std::string> pieces(n);
+  std::vector<bool> eog(n);
+  for (size_t id = 0; id < n; ++id) {
+    pieces[id] = tok.token_to_piece(TokenId(id), false);
+    eog[id] = tok.is_eog(TokenId(id));
+  }
+  return std::make_shared<GrammarVocab>(std::move(pieces), std::move(eog));
 }
 
 }  // namespace
@@ -84,6 +99,8 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
 
   SamplerParams sp = params.sampler;
   Sampler sampler(sp);
+  std::optional<GrammarStage> grammar;
+  if (params.grammar) grammar.emplace(params.grammar, grammar_vocab(tok));
   std::vector<TokenId> history = r.prompt_tokens;  // for the repetition penalties
   history.reserve(history.size() + size_t(std::max(params.max_tokens, 0)) + 1);
   // Generated text continues the prompt: keep every piece's leading space (llama.cpp prints
@@ -104,9 +121,13 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
       r.finish_reason = "cancelled";
       break;
     }
+    if (grammar && !grammar->can_continue()) {
+      r.finish_reason = "stop";  // the text is a complete match and nothing can follow it
+      break;
+    }
     const auto ts = Clock::now();
     const size_t step_index = r.tokens.size();
-    TokenId id = sampler.sample(logits, history);
+    TokenId id = sampler.sample(logits, history, grammar ? &*grammar : nullptr);
     GenerateStep step;
     if (params.top_candidates > 0) {
       const double lse = log_sum_exp(logits);
@@ -116,6 +137,11 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
     }
     r.timings.sample_ms += ms_since(ts);
     if (step_index < params.forced_tokens.size()) id = params.forced_tokens[step_index];
+    if (grammar) {
+      const auto tg = Clock::now();
+      grammar->accept(id);  // after EOG: no change
+      r.timings.sample_ms += ms_since(tg);
+    }
     if (tok.is_eog(id) && !params.ignore_eos) {
       r.finish_reason = "stop";
       break;

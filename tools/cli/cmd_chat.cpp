@@ -35,6 +35,7 @@ struct ChatOptions {
   int ctx = 0;
   int batch = 512;
   SamplerParams sampler;
+  GrammarOptions grammar;  // every reply follows it
 };
 
 enum class Input { Line, Eof, Interrupted };
@@ -86,6 +87,7 @@ void print_summary(const ChatTurn& t) {
 }
 
 int chat(const ChatOptions& o) {
+  const std::shared_ptr<const Grammar> grammar = load_grammar(o.grammar);
   Model model = Model::load(o.model);
   ContextParams cp;
   cp.n_ctx = o.ctx;
@@ -108,6 +110,7 @@ int chat(const ChatOptions& o) {
   gp.max_tokens = o.n_predict;
   gp.sampler = o.sampler;
   gp.cancel = &g_interrupted;
+  gp.grammar = grammar;
   bool interrupted_at_prompt = false;
   for (std::string msg;;) {
     const Input in = read_message(msg);
@@ -171,6 +174,7 @@ void register_chat(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   add_context_options(cmd, o->threads, o->ctx, o->batch);
   add_sampling_options(cmd, o->sampler);
+  add_grammar_options(cmd, o->grammar);
   cmd->callback([o, exit_code] { *exit_code = chat(*o); });
 }
 
