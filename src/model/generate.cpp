@@ -43,19 +43,6 @@ size_t held_back(const std::string& text, size_t from, const std::vector<std::st
   return hold;
 }
 
-// The vocabulary as the grammar sees it: the bytes each token adds to the generated text (what
-// the stream decoder appends; control tokens add nothing and are never allowed) and the EOG set.
-std::shared_ptr<const GrammarVocab> grammar_vocab(const Tokenizer& tok) {
-  const auto n = size_t(tok.n_vocab());
-  std::vector<std::string> pieces(n);
-  std::vector<bool> eog(n);
-  for (size_t id = 0; id < n; ++id) {
-    pieces[id] = tok.token_to_piece(TokenId(id), false);
-    eog[id] = tok.is_eog(TokenId(id));
-  }
-  return std::make_shared<GrammarVocab>(std::move(pieces), std::move(eog));
-}
-
 }  // namespace
 
 GenerateResult generate(Context& ctx, std::string_view prompt, const GenerateParams& params) {
@@ -100,7 +87,7 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
   SamplerParams sp = params.sampler;
   Sampler sampler(sp);
   std::optional<GrammarStage> grammar;
-  if (params.grammar) grammar.emplace(params.grammar, grammar_vocab(tok));
+  if (params.grammar) grammar.emplace(params.grammar, model.grammar_vocab());
   std::vector<TokenId> history = r.prompt_tokens;  // for the repetition penalties
   history.reserve(history.size() + size_t(std::max(params.max_tokens, 0)) + 1);
   // Generated text continues the prompt: keep every piece's leading space (llama.cpp prints
