@@ -11,7 +11,7 @@
 """
 
 from ._llamaprof import Engine as _Engine  # noqa: F401  (fails early if the extension is missing)
-from .grammar import LlamaGrammar
+from .llama_grammar import LlamaGrammar
 from .llama import LLAMA_DEFAULT_SEED, Llama
 from .model import Candidate, Completion, Model, Stream, Token
 from .profile import profile

@@ -42,7 +42,7 @@ import uuid
 from typing import Dict, Iterator, List, Optional, Sequence, Union
 
 from . import _llamaprof
-from .grammar import LlamaGrammar, grammar_for_response_format
+from .llama_grammar import LlamaGrammar, grammar_for_response_format
 from .model import Completion, Model
 
 LLAMA_DEFAULT_SEED = 0xFFFFFFFF

@@ -200,7 +200,7 @@ class Model:
     def _start(self, prompt, stream, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, stop, seed,
                top_candidates, repeat_last_n, frequency_penalty, presence_penalty, add_bos, special, logprobs,
                keep_cache, ignore_eos=False, grammar=None):
-        from .grammar import native_grammar
+        from .llama_grammar import native_grammar
 
         return self._engine.start(prompt, stream=stream, logprobs=bool(logprobs), max_tokens=int(max_tokens),
                                   temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),

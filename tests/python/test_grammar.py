@@ -277,6 +277,12 @@ def test_llama_grammar_constructors(tmp_path):
         LlamaGrammar.from_json_schema('{"type": "string", "x-note": 1}')
     with pytest.raises(ValueError, match="not valid JSON"):
         LlamaGrammar.from_json_schema("{oops")
+    # llama-cpp-python's module layout: llama_cpp.llama_grammar
+    from llamaprof.llama_grammar import JSON_GBNF, LlamaGrammar as Same, json_schema_to_gbnf
+    assert Same is LlamaGrammar and "root ::=" in JSON_GBNF
+    assert LlamaGrammar.from_string(json_schema_to_gbnf('{"type": "integer", "maximum": 3}')).matches("-17")
+    with pytest.raises(NotImplementedError, match="prop_order"):
+        json_schema_to_gbnf("{}", prop_order=["a"])
 
 
 def test_llama_completion_and_chat(small_vocab_path):
@@ -294,7 +300,7 @@ def test_llama_completion_and_chat(small_vocab_path):
         if r["choices"][0]["finish_reason"] == "stop":
             assert isinstance(json.loads(content), dict)
         else:
-            assert LlamaGrammar(_grammar=llamaprof.grammar.JSON_GBNF).is_prefix(content.encode())
+            assert LlamaGrammar(_grammar=llamaprof.llama_grammar.JSON_GBNF).is_prefix(content.encode())
     schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 9}}, "required": ["n"],
               "additionalProperties": False}
     for fmt in ({"type": "json_object", "schema": schema}, {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}):

@@ -1,6 +1,7 @@
 """LlamaGrammar: llama-cpp-python's grammar class, on the engine's GBNF parser and JSON-schema converter.
 
     from llamaprof import Llama, LlamaGrammar     # was: from llama_cpp import Llama, LlamaGrammar
+    (or from llamaprof.llama_grammar import ...   # was: from llama_cpp.llama_grammar import ...)
     g = LlamaGrammar.from_string('root ::= "yes" | "no"')
     llm("Is it?", grammar=g, max_tokens=8)
     g = LlamaGrammar.from_json_schema(json.dumps({"type": "object", "properties": {...}}))
@@ -51,10 +52,7 @@ class LlamaGrammar:
     @classmethod
     def from_json_schema(cls, json_schema: Union[str, dict], verbose: bool = True) -> "LlamaGrammar":
         text = json_schema if isinstance(json_schema, str) else json.dumps(json_schema)
-        gbnf, notes = _llamaprof.json_schema_to_gbnf(text)
-        for note in notes:
-            warnings.warn(note, UserWarning, stacklevel=2)
-        return cls.from_string(gbnf, verbose=verbose)
+        return cls.from_string(json_schema_to_gbnf(text), verbose=verbose)
 
     @property
     def grammar(self) -> str:
@@ -71,6 +69,17 @@ class LlamaGrammar:
 
     def __repr__(self) -> str:
         return f"LlamaGrammar({self._native.n_rules} rules)"
+
+
+def json_schema_to_gbnf(schema: str, prop_order=None) -> str:
+    """GBNF text for a JSON schema given as JSON text (llama-cpp-python's function of that name)."""
+    if prop_order is not None:
+        raise NotImplementedError("json_schema_to_gbnf: prop_order is not supported by llamaprof "
+                                  "(keys follow the schema: required first, in 'properties' order)")
+    gbnf, notes = _llamaprof.json_schema_to_gbnf(schema)
+    for note in notes:
+        warnings.warn(note, UserWarning, stacklevel=2)
+    return gbnf
 
 
 def native_grammar(grammar):
