@@ -322,7 +322,7 @@ class GrammarBuilder {
         case 't': return '\t';
         case 'r': return '\r';
         case 'n': return '\n';
-        case '\\': case '"': case '[': case ']': case '-': case '^': return uint32_t(e);
+        case '\\': case '"': case '[': case ']': return uint32_t(e);
         default: fail(at, "unknown escape '\\" + std::string(1, e) + "'");
       }
     }

@@ -29,9 +29,11 @@ std::string hex_escape(uint32_t cp) {
   return buf;
 }
 
-// One code point inside a GBNF literal or class.
-std::string gbnf_char(uint32_t cp) {
-  if (cp == '"' || cp == '\\' || cp == '[' || cp == ']' || cp == '-' || cp == '^') return std::string("\\") + char(cp);
+// One code point inside a GBNF literal, or inside a class (where '-' and '^' are written as hex
+// escapes: llama.cpp's parser has no escape for them).
+std::string gbnf_char(uint32_t cp, bool in_class = false) {
+  if (cp == '"' || cp == '\\' || (in_class && (cp == '[' || cp == ']'))) return std::string("\\") + char(cp);
+  if (in_class && (cp == '-' || cp == '^')) return hex_escape(cp);
   if (cp < 0x20 || cp == 0x7F) return hex_escape(cp);
   std::string out;  // UTF-8
   if (cp < 0x80) {
@@ -354,8 +356,8 @@ class RegexParser {
             }
             uint32_t e = cp;
             while (e + 1 <= r.hi && !needs_json_escape(e + 1)) ++e;
-            cls += gbnf_char(cp);
-            if (e > cp) cls += '-', cls += gbnf_char(e);
+            cls += gbnf_char(cp, true);
+            if (e > cp) cls += '-', cls += gbnf_char(e, true);
             any = true;
             cp = e + 1;
           }
@@ -363,13 +365,13 @@ class RegexParser {
         }
         if (r.lo < 0x80) {  // the part below 0x80 as above, the rest as one range
           for (uint32_t cp = r.lo; cp < 0x80; ++cp) {
-            if (!needs_json_escape(cp)) cls += gbnf_char(cp), any = true;
+            if (!needs_json_escape(cp)) cls += gbnf_char(cp, true), any = true;
           }
           r.lo = 0x80;
         }
       }
-      cls += gbnf_char(r.lo);
-      if (r.hi > r.lo) cls += '-', cls += gbnf_char(r.hi);
+      cls += gbnf_char(r.lo, true);
+      if (r.hi > r.lo) cls += '-', cls += gbnf_char(r.hi, true);
       any = true;
     }
     cls += "]";

