@@ -44,8 +44,15 @@ const StackNode* StackArena::make(uint32_t pos, const StackNode* parent) {
   return n;
 }
 
+const StackNode* StackInterner::make(StackArena& arena, uint32_t pos, const StackNode* parent) {
+  auto [it, inserted] = nodes_.try_emplace(Key{pos, parent}, nullptr);
+  if (inserted) it->second = arena.make(pos, parent);
+  return it->second;
+}
+
 void expand_stacks(const Grammar& g, StackArena& arena, uint32_t pos, const StackNode* parent,
-                   std::vector<const StackNode*>& out) {
+                   std::vector<const StackNode*>& out, StackInterner* interner) {
+  auto make = [&](uint32_t p, const StackNode* up) { return interner ? interner->make(arena, p, up) : arena.make(p, up); };
   struct Item {
     uint32_t pos;
     const StackNode* parent;
@@ -72,13 +79,13 @@ void expand_stacks(const Grammar& g, StackArena& arena, uint32_t pos, const Stac
         break;
       case GrammarSymbol::RuleRef: {
         // Nothing after the reference: return straight to our parent (right recursion stays flat).
-        const StackNode* cont = g.symbol(it.pos + 1).kind == GrammarSymbol::End ? it.parent : arena.make(it.pos + 1, it.parent);
+        const StackNode* cont = g.symbol(it.pos + 1).kind == GrammarSymbol::End ? it.parent : make(it.pos + 1, it.parent);
         const auto alts = g.alternatives(s.index);
         for (size_t i = alts.size(); i-- > 0;) work.push_back({alts[i], cont});
         break;
       }
       case GrammarSymbol::Chars:
-        out.push_back(arena.make(it.pos, it.parent));
+        out.push_back(make(it.pos, it.parent));
         break;
     }
   }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "sampling/grammar.h"
@@ -34,11 +35,34 @@ class StackArena {
   size_t chunk_ = 0, used_ = 0, live_ = 0;
 };
 
+// Hash-consing over an arena: equal (pos, parent) give the same node, so stacks built from equal
+// parts are the same pointer (the token trie walk memoizes expansions by node). Use one arena with
+// it; clear() forgets the nodes (call it with the arena's reset()).
+class StackInterner {
+ public:
+  const StackNode* make(StackArena& arena, uint32_t pos, const StackNode* parent);
+  void clear() { nodes_.clear(); }
+
+ private:
+  struct Key {
+    uint32_t pos;
+    const StackNode* parent;
+    bool operator==(const Key&) const = default;
+  };
+  struct Hash {
+    size_t operator()(const Key& k) const {
+      return std::hash<const void*>()(k.parent) * 0x9e3779b97f4a7c15ull ^ k.pos;
+    }
+  };
+  std::unordered_map<Key, const StackNode*, Hash> nodes_;
+};
+
 // Follows rule references and ends of alternatives from a position until every path reaches a
-// character class (or the end of root: nullptr), appending those stacks to `out`. Throws
-// lp::Error(InvalidArgument) when a grammar is so ambiguous that this explodes.
+// character class (or the end of root: nullptr), appending those stacks to `out`. New nodes come
+// from `interner` when given, else from `arena`. Throws lp::Error(InvalidArgument) when a grammar
+// is so ambiguous that this explodes.
 void expand_stacks(const Grammar& g, StackArena& arena, uint32_t pos, const StackNode* parent,
-                   std::vector<const StackNode*>& out);
+                   std::vector<const StackNode*>& out, StackInterner* interner = nullptr);
 
 // A UTF-8 sequence begun by earlier bytes: `need` more continuation bytes, the next in [lo, hi].
 struct Utf8Partial {

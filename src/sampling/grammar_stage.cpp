@@ -103,9 +103,7 @@ GrammarVocab::GrammarVocab(std::vector<std::string> pieces, std::vector<bool> eo
 }
 
 GrammarStage::GrammarStage(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const GrammarVocab> vocab)
-    : vocab_(std::move(vocab)), matcher_(std::move(grammar)) {
-  next_.resize(vocab_->max_depth() + 1);
-}
+    : vocab_(std::move(vocab)), matcher_(std::move(grammar)) {}
 
 bool GrammarStage::allows(int32_t id) {
   if (id < 0 || size_t(id) >= vocab_->size()) return false;
@@ -148,6 +146,9 @@ void GrammarStage::allowed_tokens(std::vector<uint8_t>& allowed) {
     for (size_t id = 0; id < allowed.size(); ++id) allowed[id] = vocab_->is_eog(int32_t(id));
   }
   scratch_.reset();
+  interner_.clear();
+  memo_.clear();
+  memo_stacks_.clear();
   allowed_ptr_ = allowed.data();
   for (const StackNode* s : matcher_.stacks()) {
     if (s) walk(0, s, 0);
@@ -168,20 +169,31 @@ void GrammarStage::walk(uint32_t node, const StackNode* s, size_t depth) {
     const GrammarVocab::PartialTail& p = parts[i];
     if (!allowed[p.id] && g.matches_some(pos, p.lo, p.hi)) allowed[p.id] = 1;
   }
-  std::vector<const StackNode*>& next = next_[depth];
+  // What follows the character does not depend on which character it was: expand once per
+  // (position, parent), lazily (only if some child matches).
+  uint32_t next_begin = 0, next_end = 0;
   bool expanded = false;
   auto visit = [&](uint32_t child) {
-    if (!expanded) {  // what follows the character does not depend on which character it was
-      next.clear();
-      expand_stacks(g, scratch_, pos + 1, s->parent, next);
-      dedupe_stacks(next);
+    if (!expanded) {
+      auto [it, inserted] = memo_.try_emplace(Key{pos, s->parent}, std::pair<uint32_t, uint32_t>{0, 0});
+      if (inserted) {
+        tmp_.clear();
+        expand_stacks(g, scratch_, pos + 1, s->parent, tmp_, &interner_);
+        std::sort(tmp_.begin(), tmp_.end());  // interned: equal stacks are mostly equal pointers
+        tmp_.erase(std::unique(tmp_.begin(), tmp_.end()), tmp_.end());
+        it->second = {uint32_t(memo_stacks_.size()), uint32_t(memo_stacks_.size() + tmp_.size())};
+        memo_stacks_.insert(memo_stacks_.end(), tmp_.begin(), tmp_.end());
+      }
+      next_begin = it->second.first;
+      next_end = it->second.second;
       expanded = true;
     }
     const GrammarVocab::Node& c = nodes[child];
     for (uint32_t i = c.tok_begin; i < c.tok_end; ++i) allowed[toks[i]] = 1;
     if (c.child_begin == c.child_end && c.part_begin == c.part_end) return;
-    for (const StackNode* t : next) {
-      if (t) walk(child, t, depth + 1);
+    // By index: deeper walks append to memo_stacks_.
+    for (uint32_t i = next_begin; i < next_end; ++i) {
+      if (const StackNode* t = memo_stacks_[i]) walk(child, t, depth + 1);
     }
   };
   const GrammarSymbol& sym = g.symbol(pos);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sampling/grammar_matcher.h"
@@ -78,7 +79,21 @@ class GrammarStage : public TokenConstraint {
   StackArena scratch_;
   std::vector<uint8_t> allowed_;
   uint8_t* allowed_ptr_ = nullptr;  // the array walk() marks
-  std::vector<std::vector<const StackNode*>> next_;  // per trie depth
+  // Expansions memoized per filter: what follows the top of a stack, by (top position, parent).
+  // Nodes are interned, so inside a string (a loop of one class) the same stacks recur at every
+  // depth of the trie and each expansion is computed once.
+  struct Key {
+    uint32_t pos;
+    const StackNode* parent;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return std::hash<const void*>()(k.parent) * 0x9e3779b97f4a7c15ull ^ k.pos; }
+  };
+  StackInterner interner_;  // over scratch_
+  std::unordered_map<Key, std::pair<uint32_t, uint32_t>, KeyHash> memo_;  // -> range of memo_stacks_
+  std::vector<const StackNode*> memo_stacks_;
+  std::vector<const StackNode*> tmp_;
 };
 
 }  // namespace lp
