@@ -100,16 +100,16 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
   auto step_start = gen_start;
 
   for (;;) {
+    if (grammar && !grammar->can_continue()) {
+      r.finish_reason = "stop";  // the text is a complete match and nothing can follow it
+      break;
+    }
     if (params.max_tokens > 0 && int(r.tokens.size()) >= params.max_tokens) {
       r.finish_reason = "length";
       break;
     }
     if (cancelled()) {
       r.finish_reason = "cancelled";
-      break;
-    }
-    if (grammar && !grammar->can_continue()) {
-      r.finish_reason = "stop";  // the text is a complete match and nothing can follow it
       break;
     }
     const auto ts = Clock::now();

@@ -240,6 +240,9 @@ def test_generation_stops_when_nothing_can_follow(small):
         r = small.generate("Hi", max_tokens=50, temperature=1.0, seed=seed, grammar=g)
         assert r.text in ("yes", "no", "maybe") and r.finish_reason == "stop", (r.text, r.finish_reason)
         assert len(r.tokens) <= 5
+        # Complete on the last allowed token: still "stop", not "length".
+        again = small.generate("Hi", max_tokens=len(r.tokens), temperature=1.0, seed=seed, grammar=g)
+        assert (again.text, again.finish_reason) == (r.text, "stop")
 
 
 def test_stream_matches_generate(small):
