@@ -109,7 +109,12 @@ bool GrammarStage::allows(int32_t id) {
   if (id < 0 || size_t(id) >= vocab_->size()) return false;
   if (vocab_->is_eog(id)) return matcher_.is_complete();
   const std::string& p = vocab_->piece(id);
-  return !p.empty() && matcher_.accepts(p);
+  if (p.empty()) return false;
+  // Inside a character only a continuation byte can come next (a cheap test: after a byte token,
+  // filter() checks the whole vocabulary this way).
+  const bool continuation = (static_cast<unsigned char>(p[0]) & 0xC0) == 0x80;
+  if (matcher_.has_partial() != continuation) return false;
+  return matcher_.accepts(p);
 }
 
 void GrammarStage::accept(int32_t id) {
