@@ -288,6 +288,10 @@ class Converter {
     for (const char* key : {"anyOf", "oneOf"}) {
       if (!s.contains(key)) continue;
       if (!s[key].is_array() || s[key].empty()) bad(path, std::string(key) + " must be a non-empty array");
+      if (std::string_view(key) == "oneOf" && s[key].size() > 1) {
+        warnings_.push_back("JSON schema at " + path +
+                            ": oneOf is treated as anyOf (a value matching two branches is not excluded)");
+      }
       std::string body;
       for (size_t i = 0; i < s[key].size(); ++i) {
         // The other keywords of this node apply to every branch (a common way to write it).

@@ -4,7 +4,8 @@
 // Supported: type (and type arrays), properties / required / additionalProperties, enum, const,
 // items / prefixItems / minItems / maxItems, minLength / maxLength, format (date, time, date-time,
 // uuid), pattern (a regex subset), integer minimum / maximum / exclusive bounds, $ref into the same
-// document ($defs, definitions, any JSON pointer), anyOf, oneOf (as anyOf), allOf of objects.
+// document ($defs, definitions, any JSON pointer), anyOf, oneOf (as anyOf, with a warning), allOf of
+// objects.
 // A keyword that constrains what it cannot express is lp::Error(Unsupported) naming the keyword
 // and where it is; an unknown keyword is a warning. Annotations (title, description, ...) are
 // fine. Without additionalProperties, an object with properties gets no other keys (llama.cpp's

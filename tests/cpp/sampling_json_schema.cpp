@@ -186,8 +186,12 @@ TEST(JsonSchema, RefsAnyOfAllOf) {
   EXPECT_TRUE(accepts(any, "12"));
   EXPECT_TRUE(accepts(any, R"("a")"));
   EXPECT_FALSE(accepts(any, R"("ab")"));
-  auto one = schema_grammar(R"({"oneOf": [{"const": 1}, {"const": "one"}]})");
+  const JsonSchemaGrammar one_of = json_schema_to_gbnf(R"({"oneOf": [{"const": 1}, {"const": "one"}]})");
+  ASSERT_EQ(one_of.warnings.size(), 1u);  // exclusivity is not enforced: said, not silent
+  EXPECT_NE(one_of.warnings[0].find("oneOf is treated as anyOf"), std::string::npos);
+  auto one = Grammar::parse(one_of.gbnf);
   EXPECT_TRUE(accepts(one, R"("one")"));
+  EXPECT_TRUE(accepts(one, "1"));
   auto all = schema_grammar(R"({"allOf": [{"properties": {"a": {"type": "integer"}}, "required": ["a"]},
                                          {"properties": {"b": {"type": "boolean"}}, "required": ["b"]}]})");
   EXPECT_TRUE(accepts(all, R"({"a": 1, "b": true})"));
