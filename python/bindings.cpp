@@ -4,6 +4,7 @@
 //   Engine  one Model and one Context; tokenizer, generation, logits (buffer protocol), stats
 //   Job     one generation running on a worker thread; stream() reads its steps from a queue
 //   ChatFormat  a model's chat template (or a built-in one): messages -> prompt text
+//   Grammar  a compiled GBNF grammar (parse_grammar; JSON schemas via json_schema_to_gbnf)
 //
 // Threading: a generation runs on its own std::thread and never touches the GIL. The Python
 // thread waits on a condition variable with the GIL released, waking every kSignalPollMs to run
@@ -36,10 +37,24 @@
 #include "llamaprof/model.h"
 #include "runtime/thread_pool.h"  // ThreadTimes, returned by Context::thread_pool().times()
 #include "tokenizer/tokenizer.h"   // Tokenizer::token_to_piece(id, render_special), is_eog
+#include "sampling/grammar.h"
+#include "sampling/grammar_matcher.h"
+#include "sampling/grammar_stage.h"  // GrammarStage: the grammar as a constraint on Sampler.sample
+#include "sampling/json_schema.h"
 
 namespace py = pybind11;
 
 namespace {
+
+// A compiled grammar and its text, as Python holds it.
+struct PyGrammar {
+  std::shared_ptr<const lp::Grammar> grammar;
+  // The whole text matches (complete), or is a prefix of a match (prefix).
+  bool matches(const std::string& text, bool complete) const {
+    lp::GrammarMatcher m(grammar);
+    return m.accept(text) && (!complete || m.is_complete());
+  }
+};
 
 constexpr auto kSignalPollMs = std::chrono::milliseconds(50);
 
@@ -527,6 +542,34 @@ PYBIND11_MODULE(_llamaprof, m) {
       .def("add_bos", [](const lp::ChatFormat& f, const py::object& prompt) { return f.add_bos(text_arg(prompt, "prompt")); },
            "whether the rendered prompt needs BOS from the tokenizer (false when the template wrote it)");
 
+  py::class_<PyGrammar>(m, "Grammar")
+      .def_property_readonly("gbnf", [](const PyGrammar& g) { return g.grammar->source(); })
+      .def_property_readonly("n_rules", [](const PyGrammar& g) { return g.grammar->n_rules(); })
+      .def("matches", [](const PyGrammar& g, const py::object& text) { return g.matches(text_arg(text, "text"), true); },
+           "whether the whole text is in the grammar's language")
+      .def("is_prefix", [](const PyGrammar& g, const py::object& text) { return g.matches(text_arg(text, "text"), false); },
+           "whether the text can be continued into the grammar's language");
+  // The grammar as a sampler constraint for a Python sampling loop (Llama.generate / sample).
+  py::class_<lp::GrammarStage>(m, "GrammarStage")
+      .def(py::init([](Engine& e, const PyGrammar& g) {
+             return std::make_unique<lp::GrammarStage>(g.grammar, e.model().grammar_vocab());
+           }),
+           py::arg("engine"), py::arg("grammar"))
+      .def("accept", &lp::GrammarStage::accept, py::arg("token"),
+           "advances by a sampled token (end-of-generation tokens change nothing)")
+      .def_property_readonly("is_complete", &lp::GrammarStage::is_complete)
+      .def_property_readonly("can_continue", &lp::GrammarStage::can_continue);
+  m.def("parse_grammar", [](const std::string& text) { return PyGrammar{lp::Grammar::parse(text)}; },
+        "compiles GBNF text (ValueError with line and column for a malformed grammar)");
+  m.def(
+      "json_schema_to_gbnf",
+      [](const std::string& schema_json) {
+        lp::JsonSchemaGrammar j = lp::json_schema_to_gbnf(schema_json);
+        return py::make_tuple(j.gbnf, j.warnings);
+      },
+      "(gbnf, warnings) for a JSON schema given as JSON text");
+  m.attr("JSON_GBNF") = lp::json_object_gbnf();
+
   py::class_<Job>(m, "Job")
       .def("next", &Job::next_step, "the next generated step as a dict, or None when finished")
       .def("result", &Job::result, "waits for the end; the result dict")
@@ -606,11 +649,13 @@ PYBIND11_MODULE(_llamaprof, m) {
           [](Engine& e, const py::object& prompt, bool stream, bool logprobs, int max_tokens, float temperature,
              int top_k, float top_p, float min_p, float repeat_penalty, int repeat_last_n, float frequency_penalty,
              float presence_penalty, std::vector<std::string> stop, uint64_t seed, int top_candidates,
-             std::optional<bool> add_bos, bool special, bool keep_cache, bool ignore_eos) {
+             std::optional<bool> add_bos, bool special, bool keep_cache, bool ignore_eos,
+             std::optional<PyGrammar> grammar) {
             lp::GenerateParams gp =
                 make_params(max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n,
                             frequency_penalty, presence_penalty, std::move(stop), seed, top_candidates, add_bos,
                             special, keep_cache, ignore_eos);
+            if (grammar) gp.grammar = grammar->grammar;
             return std::make_unique<Job>(e, text_arg(prompt, "prompt"), std::move(gp), stream, logprobs);
           },
           // The Job's worker uses the Engine: keep the Engine alive as long as the Job.
@@ -620,7 +665,7 @@ PYBIND11_MODULE(_llamaprof, m) {
           py::arg("repeat_last_n") = 64, py::arg("frequency_penalty") = 0.0f, py::arg("presence_penalty") = 0.0f,
           py::arg("stop") = std::vector<std::string>{}, py::arg("seed") = uint64_t(0xFFFFFFFF),
           py::arg("top_candidates") = 0, py::arg("add_bos") = py::none(), py::arg("special") = false,
-          py::arg("keep_cache") = false, py::arg("ignore_eos") = false)
+          py::arg("keep_cache") = false, py::arg("ignore_eos") = false, py::arg("grammar") = py::none())
       .def(
           "chat_format",
           [](Engine& e, const std::string& spec) { return lp::ChatFormat::for_model(e.model(), spec); },
@@ -754,12 +799,19 @@ PYBIND11_MODULE(_llamaprof, m) {
       .def(
           "sample",
           [](lp::Sampler& s, const py::array_t<float, py::array::c_style | py::array::forcecast>& logits,
-             const std::vector<int32_t>& history) {
+             const std::vector<int32_t>& history, lp::GrammarStage* grammar) {
             if (logits.ndim() != 1) throw lp::Error(lp::ErrorKind::InvalidArgument, "logits must be 1-D");
             std::span<const float> row(logits.data(), size_t(logits.shape(0)));
-            return s.sample(row, history);
+            if (grammar && grammar->vocab_size() != row.size()) {
+              throw lp::Error(lp::ErrorKind::InvalidArgument, "the grammar stage is for a vocabulary of " +
+                                                                  std::to_string(grammar->vocab_size()) +
+                                                                  " tokens, the logits have " +
+                                                                  std::to_string(row.size()));
+            }
+            return s.sample(row, history, grammar);
           },
-          py::arg("logits"), py::arg("history"))
+          py::arg("logits"), py::arg("history"), py::arg("grammar") = nullptr,
+          "the next token; with a GrammarStage only a token the grammar allows (accept() it afterwards)")
       .def("reset", &lp::Sampler::reset, py::arg("seed"))
       .def("top_candidates", [](const lp::Sampler& s, int n) {
         py::list out;

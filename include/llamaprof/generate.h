@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -15,6 +16,8 @@
 #include "sampling/sampler.h"  // SamplerParams (a plain struct; seed lives there)
 
 namespace lp {
+
+class Grammar;  // sampling/grammar.h: a compiled GBNF grammar (Grammar::parse, json_schema_to_gbnf)
 
 // One of the N most likely next tokens at a step.
 struct TokenCandidate {
@@ -45,6 +48,10 @@ struct GenerateParams {
   // Teacher forcing: step i emits forced_tokens[i] instead of the sampled token (candidates are
   // still recorded), so another engine's continuation can be scored step by step.
   std::vector<TokenId> forced_tokens;
+  // Constrained generation: every token keeps the text a prefix of the grammar's language, EOS is
+  // allowed only when the text is complete, and generation stops ("stop") once the text is
+  // complete and nothing can follow. A forced token the grammar rejects is InvalidArgument.
+  std::shared_ptr<const Grammar> grammar;
   // Called after each token; return false to stop (finish_reason "cancelled").
   std::function<bool(const GenerateStep&)> on_token;
   const std::atomic<bool>* cancel = nullptr;  // checked before every forward pass

@@ -69,6 +69,8 @@ struct HParams {
   int n_embd_kv() const { return n_head_kv * head_dim; }  // width of one K (or V) row
 };
 
+class GrammarVocab;
+
 class Model {
  public:
   // Maps path and binds every weight. Throws lp::Error: FileNotFound, InvalidFile (a missing
@@ -111,6 +113,9 @@ class Model {
   const Tokenizer& tokenizer() const;
   const gguf::File& file() const;
   const ModelWeights& weights() const;
+  // The vocabulary as grammars see it (sampling/grammar_stage.h): built on first use, then shared
+  // by every constrained generation on this model. Thread-safe.
+  std::shared_ptr<const GrammarVocab> grammar_vocab() const;
 
  private:
   struct Impl;

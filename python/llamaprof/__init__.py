@@ -27,6 +27,7 @@ _LAZY.update({name: ".llama_cache" for name in ("BaseLlamaCache", "LlamaCache", 
 _LAZY.update({name: ".llama_sampling" for name in ("LlamaState", "LogitsProcessorList", "MinTokensLogitsProcessor",
                                                    "StoppingCriteriaList")})
 _LAZY["LlamaTokenizer"] = ".llama_tokenizer"
+_LAZY["LlamaGrammar"] = ".llama_grammar"
 
 
 def __getattr__(name):

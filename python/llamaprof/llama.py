@@ -51,11 +51,20 @@ Intentional differences:
     something llamaprof does not do (a GPU, a NUMA policy); unknown keywords warn; keywords that
     would change the result and are not implemented raise NotImplementedError naming them
     (rope/yarn overrides, kv_overrides, lora_*, draft_model, chat_handler, tokenizer,
-    type_k/type_v other than GGML_TYPE_F32/F16/Q8_0, suffix, typical_p, tfs_z, mirostat, grammar,
+    type_k/type_v other than GGML_TYPE_F32/F16/Q8_0, suffix, typical_p, tfs_z, mirostat,
     tools, ...). type_k/type_v F32, F16 and Q8_0 are the engine's KV cache types (Q8_0 needs a
     head size that is a multiple of 32, as llama.cpp's).
   - a model that cannot be loaded raises ValueError (as llama-cpp-python) with the engine's reason.
 Ctrl-C raises KeyboardInterrupt between tokens; the Llama stays usable.
+
+Grammars: grammar=LlamaGrammar.from_string(...) / from_file / from_json_schema (the engine's GBNF
+parser and JSON-schema converter) in __call__, create_completion, create_chat_completion, generate and sample (the engine's
+grammar stage, a constraint on its sampler: the pick is checked first, the whole vocabulary
+filtered only when it is rejected);
+create_chat_completion's response_format {"type": "json_object"} (any JSON object, or the given
+"schema") and {"type": "json_schema", "json_schema": {"schema": ...}}. Generation ends when the
+text is complete under the grammar and nothing can follow. Giving both grammar= and a JSON
+response_format is a ValueError (llama-cpp-python lets response_format win silently).
 """
 
 from __future__ import annotations
@@ -78,6 +87,7 @@ from .llama_sampling import (LlamaState, LogitsProcessorList, MinTokensLogitsPro
                              StoppingCriteriaList, logit_bias_processor, longest_token_prefix)
 from .llama_tokenizer import LlamaTokenizer
 from .model import Model
+from .llama_grammar import LlamaGrammar, grammar_for_response_format, native_grammar  # noqa: F401
 
 LLAMA_DEFAULT_SEED = 0xFFFFFFFF
 # llama.cpp's enums that llama-cpp-python users pass as ints.
@@ -296,7 +306,8 @@ class Llama:
     def _new_sampler(self, top_k=40, top_p=0.95, min_p=0.05, typical_p=1.0, temp=0.80, repeat_penalty=1.0,
                      frequency_penalty=0.0, presence_penalty=0.0, tfs_z=1.0, mirostat_mode=0, mirostat_eta=0.1,
                      mirostat_tau=5.0, penalize_nl=True, logits_processor=None, grammar=None) -> "_Sampler":
-        _refuse_sampling(typical_p=typical_p, tfs_z=tfs_z, mirostat_mode=mirostat_mode, grammar=grammar)
+        _refuse_sampling(typical_p=typical_p, tfs_z=tfs_z, mirostat_mode=mirostat_mode)
+        stage = None if grammar is None else _llamaprof.GrammarStage(self._engine, native_grammar(grammar))
         seed = self._seed
         if seed is None or seed == -1 or seed == LLAMA_DEFAULT_SEED:
             seed = random.SystemRandom().getrandbits(32)  # llama.cpp: the default seed means "random"
@@ -304,7 +315,7 @@ class Llama:
                                     repeat_penalty=float(repeat_penalty), repeat_last_n=int(self.last_n_tokens_size),
                                     frequency_penalty=float(frequency_penalty),
                                     presence_penalty=float(presence_penalty), seed=int(seed) & ((1 << 64) - 1))
-        return _Sampler(native, logits_processor)
+        return _Sampler(native, logits_processor, stage)
 
     def sample(self, top_k: int = 40, top_p: float = 0.95, min_p: float = 0.05, typical_p: float = 1.0,
                temp: float = 0.80, repeat_penalty: float = 1.0, frequency_penalty: float = 0.0,
@@ -426,13 +437,13 @@ class Llama:
             raise NotImplementedError("create_completion: suffix (fill-in-the-middle) is not supported by llamaprof")
         if logprobs is not None and (not isinstance(logprobs, int) or logprobs < 0):
             raise ValueError(f"logprobs must be None or an int >= 0 (got {logprobs!r})")
-        _refuse_sampling(typical_p=typical_p, tfs_z=tfs_z, mirostat_mode=mirostat_mode, grammar=grammar)
+        _refuse_sampling(typical_p=typical_p, tfs_z=tfs_z, mirostat_mode=mirostat_mode)
         self._check_open()
         prompt_tokens, prompt_text = self._prompt_tokens(prompt)
         gen = self._completion(prompt_tokens, prompt_text, dict(
             top_k=top_k, top_p=top_p, min_p=min_p, temp=temperature, repeat_penalty=repeat_penalty,
             frequency_penalty=frequency_penalty, presence_penalty=presence_penalty,
-            stopping_criteria=stopping_criteria, logits_processor=logits_processor),
+            stopping_criteria=stopping_criteria, logits_processor=logits_processor, grammar=grammar),
             max_tokens=max_tokens, logprobs=logprobs, echo=echo, stop=stop, stream=stream, seed=seed,
             model=model, logit_bias=logit_bias, empty_prompt=isinstance(prompt, (str, bytes, bytearray)) and not prompt)
         if stream:
@@ -619,17 +630,20 @@ class Llama:
         for name, value in kwargs.items():
             raise NotImplementedError(f"create_chat_completion: {name}={value!r} is not supported by llamaprof")
         unsupported = {"functions": functions is not None, "function_call": function_call is not None,
-                       "tools": tools is not None, "tool_choice": tool_choice is not None,
-                       "response_format": response_format is not None}
+                       "tools": tools is not None, "tool_choice": tool_choice is not None}
         for name, given in unsupported.items():
             if given:
                 raise NotImplementedError(f"create_chat_completion: {name} is not supported by llamaprof")
-        _refuse_sampling(typical_p=typical_p, tfs_z=tfs_z, mirostat_mode=mirostat_mode, grammar=grammar)
+        _refuse_sampling(typical_p=typical_p, tfs_z=tfs_z, mirostat_mode=mirostat_mode)
         if top_logprobs is not None and (not isinstance(top_logprobs, int) or not 0 <= top_logprobs <= 20):
             raise ValueError(f"top_logprobs must be an int from 0 to 20 (got {top_logprobs!r})")
         if self._chat is None:
             raise ValueError(self._chat_error)
         self._check_open()
+        format_grammar = grammar_for_response_format(response_format)
+        if format_grammar is not None and grammar is not None:
+            raise ValueError("create_chat_completion: give grammar= or a JSON response_format, not both")
+        grammar = format_grammar or grammar
         try:
             messages_json = json.dumps(messages)
         except (TypeError, ValueError) as e:
@@ -640,7 +654,7 @@ class Llama:
         gen = self._completion(ids, prompt, dict(
             top_k=top_k, top_p=top_p, min_p=min_p, temp=temperature, repeat_penalty=repeat_penalty,
             frequency_penalty=frequency_penalty, presence_penalty=presence_penalty, stopping_criteria=None,
-            logits_processor=logits_processor), max_tokens=max_tokens, logprobs=n_logprobs, echo=False, stop=stop,
+            logits_processor=logits_processor, grammar=grammar), max_tokens=max_tokens, logprobs=n_logprobs, echo=False, stop=stop,
             stream=stream, seed=seed, model=model, logit_bias=logit_bias)
         if stream:
             return self._chat_chunks(gen)
@@ -745,22 +759,24 @@ class _Sampler:
     """The engine's sampler chain behind the logits processors, with its own accepted tokens (the
     repetition penalties' history, as llama.cpp's sampler keeps it)."""
 
-    def __init__(self, native, processors):
+    def __init__(self, native, processors, grammar=None):
         self.native = native
         self.processors = processors
+        self.grammar = grammar  # a _llamaprof.GrammarStage: the sample is one the grammar allows
         self.accepted: List[int] = []
 
     def sample(self, input_ids: np.ndarray, logits: np.ndarray) -> int:
         if self.processors:
             logits = self.processors(input_ids, np.array(logits, dtype=np.single))
-        token = int(self.native.sample(np.asarray(logits, dtype=np.single), self.accepted))
+        token = int(self.native.sample(np.asarray(logits, dtype=np.single), self.accepted, self.grammar))
+        if self.grammar is not None:
+            self.grammar.accept(token)
         self.accepted.append(token)
         return token
 
 
-def _refuse_sampling(typical_p=1.0, tfs_z=1.0, mirostat_mode=0, grammar=None) -> None:
-    for name, given in (("typical_p", typical_p != 1.0), ("tfs_z", tfs_z != 1.0), ("mirostat_mode", mirostat_mode != 0),
-                        ("grammar", grammar is not None)):
+def _refuse_sampling(typical_p=1.0, tfs_z=1.0, mirostat_mode=0) -> None:
+    for name, given in (("typical_p", typical_p != 1.0), ("tfs_z", tfs_z != 1.0), ("mirostat_mode", mirostat_mode != 0)):
         if given:
             raise NotImplementedError(f"{name} is not supported by llamaprof")
 

@@ -206,7 +206,9 @@ class Model:
     # --- generation --------------------------------------------------------------------------
     def _start(self, prompt, stream, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, stop, seed,
                top_candidates, repeat_last_n, frequency_penalty, presence_penalty, add_bos, special, logprobs,
-               keep_cache, ignore_eos=False):
+               keep_cache, ignore_eos=False, grammar=None):
+        from .llama_grammar import native_grammar
+
         return self._engine.start(prompt, stream=stream, logprobs=bool(logprobs), max_tokens=int(max_tokens),
                                   temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
                                   min_p=float(min_p), repeat_penalty=float(repeat_penalty),
@@ -214,25 +216,27 @@ class Model:
                                   presence_penalty=float(presence_penalty), stop=_stop_list(stop),
                                   seed=_seed(seed), top_candidates=int(top_candidates), add_bos=add_bos,
                                   special=bool(special), keep_cache=bool(keep_cache),
-                                  ignore_eos=bool(ignore_eos))
+                                  ignore_eos=bool(ignore_eos), grammar=native_grammar(grammar))
 
     def generate(self, prompt: Text, max_tokens: int = 128, temperature: float = 0.8, top_k: int = 40,
                  top_p: float = 0.95, min_p: float = 0.05, repeat_penalty: float = 1.1, stop=None,
                  seed: Optional[int] = None, top_candidates: int = 0, *, repeat_last_n: int = 64,
                  frequency_penalty: float = 0.0, presence_penalty: float = 0.0, add_bos: Optional[bool] = None,
                  special: bool = False, logprobs: bool = False, keep_cache: bool = False,
-                 ignore_eos: bool = False) -> Completion:
+                 ignore_eos: bool = False, grammar=None) -> Completion:
         """Generates from prompt; the defaults are the CLI's (`llamaprof run`).
 
         max_tokens <= 0: until EOS, a stop string or a full context. temperature <= 0: greedy.
         top_candidates N: each step records its N most likely tokens. logprobs: each step
         records the sampled token's log-probability. keep_cache: continue after the tokens already
         in the KV cache instead of starting over. ignore_eos: keep generating past end-of-generation
-        tokens (fixed-length runs, as `llamaprof run --ignore-eos`).
+        tokens (fixed-length runs, as `llamaprof run --ignore-eos`). grammar: a LlamaGrammar; every
+        token keeps the text in its language and generation stops ("stop") once the text is complete
+        and nothing can follow.
         """
         job = self._start(prompt, False, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, stop, seed,
                           top_candidates, repeat_last_n, frequency_penalty, presence_penalty, add_bos, special,
-                          logprobs, keep_cache, ignore_eos)
+                          logprobs, keep_cache, ignore_eos, grammar)
         return Completion._from(job.result())
 
     def stream(self, prompt: Text, max_tokens: int = 128, temperature: float = 0.8, top_k: int = 40,
@@ -240,14 +244,14 @@ class Model:
                seed: Optional[int] = None, top_candidates: int = 0, *, repeat_last_n: int = 64,
                frequency_penalty: float = 0.0, presence_penalty: float = 0.0, add_bos: Optional[bool] = None,
                special: bool = False, logprobs: bool = False, keep_cache: bool = False,
-               ignore_eos: bool = False) -> Stream:
+               ignore_eos: bool = False, grammar=None) -> Stream:
         """Like generate(), but returns a Stream that yields each Token as soon as it is sampled.
 
         The text of the tokens joined equals generate()'s text for the same arguments.
         """
         return Stream(self._start(prompt, True, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty,
                                   stop, seed, top_candidates, repeat_last_n, frequency_penalty, presence_penalty,
-                                  add_bos, special, logprobs, keep_cache, ignore_eos))
+                                  add_bos, special, logprobs, keep_cache, ignore_eos, grammar))
 
     def cancel(self) -> None:
         """Stops the generation running on this model (from another thread): "cancelled"."""

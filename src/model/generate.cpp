@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "llamaprof/error.h"
 #include "model/stop_scan.h"
+#include "sampling/grammar_stage.h"
 #include "tokenizer/tokenizer.h"
 
 namespace lp {
@@ -58,6 +60,8 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
 
   SamplerParams sp = params.sampler;
   Sampler sampler(sp);
+  std::optional<GrammarStage> grammar;
+  if (params.grammar) grammar.emplace(params.grammar, model.grammar_vocab());
   std::vector<TokenId> history = r.prompt_tokens;  // for the repetition penalties
   history.reserve(history.size() + size_t(std::max(params.max_tokens, 0)) + 1);
   // Generated text continues the prompt: keep every piece's leading space (llama.cpp prints
@@ -67,6 +71,10 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
   auto step_start = gen_start;
 
   for (;;) {
+    if (grammar && !grammar->can_continue()) {
+      r.finish_reason = "stop";  // the text is a complete match and nothing can follow it
+      break;
+    }
     if (params.max_tokens > 0 && int(r.tokens.size()) >= params.max_tokens) {
       r.finish_reason = "length";
       break;
@@ -77,7 +85,7 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
     }
     const auto ts = Clock::now();
     const size_t step_index = r.tokens.size();
-    TokenId id = sampler.sample(logits, history);
+    TokenId id = sampler.sample(logits, history, grammar ? &*grammar : nullptr);
     GenerateStep step;
     if (params.top_candidates > 0) {
       const double lse = log_sum_exp(logits);
@@ -87,6 +95,11 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
     }
     r.timings.sample_ms += ms_since(ts);
     if (step_index < params.forced_tokens.size()) id = params.forced_tokens[step_index];
+    if (grammar) {
+      const auto tg = Clock::now();
+      grammar->accept(id);  // after EOG: no change
+      r.timings.sample_ms += ms_since(tg);
+    }
     if (tok.is_eog(id) && !params.ignore_eos) {
       r.finish_reason = "stop";
       break;

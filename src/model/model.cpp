@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <mutex>
 
 #include "gguf/reader.h"
 #include "llamaprof/error.h"
 #include "model/weights.h"
 #include "runtime/huge_pages.h"
+#include "sampling/grammar_stage.h"
 #include "tokenizer/tokenizer.h"
 
 namespace lp {
@@ -22,6 +24,8 @@ struct Model::Impl {
   bool add_bos = true;
   bool vocab_only = false;
   double load_ms = 0;
+  std::mutex grammar_vocab_mutex;
+  std::shared_ptr<const GrammarVocab> grammar_vocab;  // built on first use
 
   Impl(gguf::File f, HParams h, ModelWeights w, Tokenizer t)
       : file(std::move(f)), hp(std::move(h)), weights(std::move(w)), tokenizer(std::move(t)) {}
@@ -165,6 +169,24 @@ std::vector<std::string> Model::metadata_keys() const {
 }
 
 const Tokenizer& Model::tokenizer() const { return impl_->tokenizer; }
+
+std::shared_ptr<const GrammarVocab> Model::grammar_vocab() const {
+  std::lock_guard<std::mutex> lock(impl_->grammar_vocab_mutex);
+  if (!impl_->grammar_vocab) {
+    // The bytes each token adds to generated text (what the stream decoder appends: control
+    // tokens add nothing and are never allowed) and the end-of-generation set.
+    const Tokenizer& tok = impl_->tokenizer;
+    const auto n = size_t(tok.n_vocab());
+    std::vector<std::string> pieces(n);
+    std::vector<bool> eog(n);
+    for (size_t id = 0; id < n; ++id) {
+      pieces[id] = tok.token_to_piece(TokenId(id), false);
+      eog[id] = tok.is_eog(TokenId(id));
+    }
+    impl_->grammar_vocab = std::make_shared<GrammarVocab>(std::move(pieces), std::move(eog));
+  }
+  return impl_->grammar_vocab;
+}
 const gguf::File& Model::file() const { return impl_->file; }
 const ModelWeights& Model::weights() const { return impl_->weights; }
 

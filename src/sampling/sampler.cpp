@@ -35,7 +35,8 @@ void Sampler::reset(uint64_t seed) {
   rng_.seed(seed);
 }
 
-int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history,
+                        TokenConstraint* constraint) {
   const size_t n_vocab = logits.size();
   if (n_vocab == 0) require(false, "no logits to sample from");  // message built only on failure
   if (last_.size() != n_vocab) {  // the first step (or a new vocabulary): size the buffers once
@@ -47,10 +48,24 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   sampling::apply_penalties(last_, history, params_.repeat_last_n, params_.repeat_penalty,
                             params_.frequency_penalty, params_.presence_penalty, counts_);
 
-  if (params_.temperature <= 0.0f) return last_[sampling::argmax(last_)].id;
-
+  std::span<Candidate> all(last_);  // greedy only reads; the chain cuts a copy
+  if (params_.temperature > 0.0f) {
+    std::copy(last_.begin(), last_.end(), cand_.begin());
+    all = cand_;
+  }
+  const int32_t id = pick(all);
+  if (!constraint || constraint->allows(id)) return id;
+  // Rejected: filter the whole vocabulary and run the chain again on what is left.
   std::copy(last_.begin(), last_.end(), cand_.begin());
-  std::span<Candidate> alive(cand_);
+  const size_t n = constraint->filter(cand_);
+  if (n == 0) {
+    throw Error(ErrorKind::Runtime, "sampler: the grammar allows no token of the vocabulary here");
+  }
+  return pick(std::span<Candidate>(cand_).first(n));
+}
+
+int32_t Sampler::pick(std::span<Candidate> alive) {
+  if (params_.temperature <= 0.0f) return alive[sampling::argmax(alive)].id;
   const size_t k = sampling::top_k(alive, params_.top_k);
   sampling::sort_top(alive, k);  // top-p and min-p below need the order anyway
   alive = alive.first(k);

@@ -26,6 +26,18 @@ struct SamplerParams {
   uint64_t seed = 0xFFFFFFFF;  // the same seed gives the same tokens (every value is a fixed seed)
 };
 
+// A constraint on the next token (the grammar stage). The sampler checks its pick first and
+// filters the whole vocabulary only when the pick is rejected, then samples again from the
+// survivors: the same distribution as filtering first (the pick is kept with probability equal to
+// its share of the allowed mass) at a fraction of the cost (llama.cpp's common sampler does this).
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  virtual bool allows(int32_t id) = 0;
+  // Keeps the allowed candidates at the front (in order); returns how many.
+  virtual size_t filter(std::span<Candidate> cands) = 0;
+};
+
 // Per step: penalties -> (temperature <= 0: argmax) -> top-k -> top-p -> min-p -> temperature ->
 // softmax -> one draw from the seeded generator. The stage order is llama.cpp's default chain.
 class Sampler {
@@ -33,15 +45,20 @@ class Sampler {
   explicit Sampler(const SamplerParams& params);  // throws lp::Error(InvalidArgument) for bad values
   // Picks the next token from logits[n_vocab]; `history` is the tokens so far (prompt +
   // generated) for the penalties.
-  int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+  // With a constraint, only a token it allows is returned; throws lp::Error(Runtime) when it
+  // allows none.
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history,
+                 TokenConstraint* constraint = nullptr);
   // The top-n candidates of the last sample() call by probability, from the full softmax of the
-  // penalized logits (before temperature truncation) — what the seed's "top 10" log shows.
+  // penalized logits (before temperature truncation and before any constraint) — what the
+  // seed's "top 10" log shows.
   std::vector<Candidate> top_candidates(int n) const;
   void reset(uint64_t seed);
   const SamplerParams& params() const { return params_; }
 
  private:
   SamplerParams params_;
+  int32_t pick(std::span<Candidate> alive);  // the chain after the penalties: greedy or a draw
   std::mt19937_64 rng_;
   std::vector<Candidate> cand_;   // working buffer, sized once
   std::vector<Candidate> last_;   // [n_vocab] penalized logits of the last step, by id

@@ -167,6 +167,8 @@ struct HttpServer::Impl {
     guard(res, [&] {
       if (stopping) throw ApiError(503, "the server is shutting down", "", "shutting_down");
       GenRequest g = parse_generation_request(endpoint, parse_json_body(req.body), opt.limits, model, chat);
+      // Schema keywords the grammar does not use: said in a Warning header (RFC 9111's 299), not dropped.
+      for (const std::string& w : g.grammar_warnings) res.set_header("Warning", "299 llamaprof \"" + w + "\"");
       ResponseMeta meta{new_response_id(endpoint), int64_t(std::time(nullptr)), opt.limits.alias, endpoint, g.logprobs};
       const bool stream = g.stream, include_usage = g.include_usage;
       std::shared_ptr<Job> job = scheduler.submit(std::move(g));

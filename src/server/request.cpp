@@ -6,6 +6,7 @@
 
 #include "llamaprof/chat_session.h"
 #include "llamaprof/error.h"
+#include "sampling/json_schema.h"
 #include "server/api_error.h"
 
 namespace lp::server {
@@ -102,22 +103,67 @@ void check_model(const json& body, const RequestLimits& limits) {
                  "model_not_found");
 }
 
-// Fields that belong to parts llamaprof does not have yet: refused by name rather than ignored.
-void refuse_unsupported(const json& body, Endpoint e) {
-  if (const json* rf = field(body, "response_format")) {
+// A JSON schema given as an object (or `true`) -> its grammar; errors name the field.
+void schema_grammar(const json& schema, const std::string& name, GenRequest& r) {
+  if (!schema.is_object() && !schema.is_boolean()) wrong_type(name, "a JSON schema (an object)", schema);
+  try {
+    JsonSchemaGrammar g = json_schema_value_to_gbnf(nlohmann::ordered_json::parse(schema.dump()));
+    r.grammar = Grammar::parse(g.gbnf);
+    for (std::string& w : g.warnings) r.grammar_warnings.push_back(name + ": " + w);
+  } catch (const Error& e) {
+    throw ApiError(400, "'" + name + "': " + e.what(), name,
+                   e.kind() == ErrorKind::Unsupported ? "unsupported_parameter" : "invalid_value");
+  }
+}
+
+// "grammar" (GBNF text, llama-server's extension), "json_schema" (llama-server's) and OpenAI's
+// response_format: at most one of them.
+void request_grammar(const json& body, GenRequest& r) {
+  const json* gbnf = field(body, "grammar");
+  const json* schema = field(body, "json_schema");
+  const json* rf = field(body, "response_format");
+  const json* format_schema = nullptr;
+  bool json_object = false;
+  if (rf) {
     if (!rf->is_object()) wrong_type("response_format", "an object", *rf);
     const auto t = rf->find("type");
-    if (t == rf->end() || !t->is_string() || t->get<std::string>() != "text") {
-      throw ApiError(400, "'response_format' other than {\"type\": \"text\"} is not supported yet", "response_format",
-                     "unsupported_parameter");
+    if (t == rf->end() || !t->is_string()) bad("response_format", "'response_format' needs a string 'type'");
+    const std::string type = t->get<std::string>();
+    if (type == "json_object") {
+      json_object = true;
+      if (const json* sch = field(*rf, "schema")) format_schema = sch;  // llama-server's extension
+    } else if (type == "json_schema") {
+      const json* spec = field(*rf, "json_schema");
+      if (!spec || !spec->is_object() || !field(*spec, "schema")) {
+        bad("response_format", "response_format {\"type\": \"json_schema\"} needs \"json_schema\": {\"schema\": ...}");
+      }
+      format_schema = field(*spec, "schema");
+    } else if (type != "text") {
+      bad("response_format", "response_format type '" + type + "' is not supported (text, json_object, json_schema)");
     }
   }
-  for (const char* name : {"grammar", "json_schema"}) {
-    if (field(body, name)) {
-      throw ApiError(400, "'" + std::string(name) + "' (grammar-constrained generation) is not supported yet", name,
-                     "unsupported_parameter");
-    }
+  const int given = int(gbnf != nullptr) + int(schema != nullptr) + int(json_object || format_schema != nullptr);
+  if (given > 1) {
+    bad(gbnf ? "grammar" : "json_schema", "give one of 'grammar', 'json_schema' and a JSON 'response_format', not several");
   }
+  if (gbnf) {
+    if (!gbnf->is_string()) wrong_type("grammar", "a string (GBNF)", *gbnf);
+    try {
+      r.grammar = Grammar::parse(gbnf->get<std::string>());
+    } catch (const Error& e) {
+      bad("grammar", std::string("'grammar': ") + e.what());
+    }
+  } else if (schema) {
+    schema_grammar(*schema, "json_schema", r);
+  } else if (format_schema) {
+    schema_grammar(*format_schema, "response_format", r);
+  } else if (json_object) {
+    r.grammar = Grammar::parse(json_object_gbnf());
+  }
+}
+
+// Fields that belong to parts llamaprof does not have yet: refused by name rather than ignored.
+void refuse_unsupported(const json& body, Endpoint e) {
   if (const json* lb = field(body, "logit_bias"); lb && !(lb->is_object() && lb->empty())) {
     throw ApiError(400, "'logit_bias' is not supported", "logit_bias", "unsupported_parameter");
   }
@@ -251,6 +297,7 @@ GenRequest parse_generation_request(Endpoint endpoint, const json& body, const R
     s.seed = rng();
   }
   r.ignore_eos = boolean(body, "ignore_eos").value_or(false);
+  request_grammar(body, r);
 
   if (const json* st = field(body, "stop")) {
     if (st->is_string()) {

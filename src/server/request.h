@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "llamaprof/model.h"
+#include "sampling/grammar.h"
 #include "sampling/sampler.h"
 
 namespace lp {
@@ -44,6 +46,10 @@ struct GenRequest {
   bool include_usage = false;   // stream_options.include_usage
   int logprobs = -1;            // -1: none; else how many alternatives per token (0: only the chosen one)
   bool ignore_eos = false;      // llama.cpp's extension
+  // "grammar" (GBNF), "json_schema", or response_format json_object / json_schema: every token
+  // keeps the text in the grammar's language; null: unconstrained.
+  std::shared_ptr<const Grammar> grammar;
+  std::vector<std::string> grammar_warnings;  // schema keywords the grammar does not use
 };
 
 // Parses a /v1/completions or /v1/chat/completions body. Throws ApiError (400 naming the field,

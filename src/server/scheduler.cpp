@@ -4,6 +4,7 @@
 
 #include "llamaprof/error.h"
 #include "model/stop_scan.h"
+#include "sampling/grammar_stage.h"
 #include "server/api_error.h"
 #include "tokenizer/tokenizer.h"
 
@@ -62,6 +63,7 @@ struct Scheduler::Slot {
   std::vector<TokenId> history;    // prompt + generated, for the repetition penalties
   std::optional<Tokenizer::StreamDecoder> decoder;
   std::optional<StopScanner> stops;
+  std::optional<GrammarStage> grammar;  // the request's grammar, if any
   Clock::time_point last_token;
   uint64_t last_used = 0;          // admission order: prompts are evaluated first come, first served
 };
@@ -202,6 +204,7 @@ bool Scheduler::admit() {
     s.history = job->req.prompt;
     s.decoder.emplace(model_.tokenizer(), /*continues_text=*/true);
     s.stops.emplace(job->req.stop);
+    if (job->req.grammar) s.grammar.emplace(job->req.grammar, model_.grammar_vocab());
     s.last_used = ++use_clock_;
     metrics_.request_started(job->req.endpoint == Endpoint::Chat ? "chat" : "completions");
     any = true;
@@ -259,7 +262,8 @@ void Scheduler::step() {
 void Scheduler::sample_slot(Slot& s, std::span<const float> logits) {
   Job& job = *s.job;
   const Tokenizer& tok = model_.tokenizer();
-  const TokenId id = job.sampler.sample(logits, s.history);
+  const TokenId id = job.sampler.sample(logits, s.history, s.grammar ? &*s.grammar : nullptr);
+  if (s.grammar) s.grammar->accept(id);  // end-of-generation tokens change nothing
   TokenOut out;
   out.id = id;
   if (job.req.logprobs >= 0) {
@@ -289,8 +293,8 @@ void Scheduler::sample_slot(Slot& s, std::span<const float> logits) {
   s.last = id;
   out.piece = s.stops->push(s.decoder->push(id));
   job.push(std::move(out));
-  if (s.stops->stopped()) {
-    end_slot(s, "stop");
+  if (s.stops->stopped() || (s.grammar && !s.grammar->can_continue())) {
+    end_slot(s, "stop");  // a stop string, or the text is complete and the grammar allows nothing more
   } else if ((job.req.max_tokens > 0 && s.n_gen >= job.req.max_tokens) ||
              engine_.cache(s.index).n_past() >= engine_.n_ctx()) {
     end_slot(s, "length");  // the limit, or no room left in the slot's context
@@ -305,6 +309,7 @@ void Scheduler::end_slot(Slot& s, const std::string& reason) {
   s.generating = false;
   s.decoder.reset();
   s.stops.reset();
+  s.grammar.reset();
   {
     std::lock_guard lock(mu_);
     --busy_;  // before the client hears of the end: a finished request has freed its slot

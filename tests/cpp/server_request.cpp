@@ -115,6 +115,30 @@ TEST(ServerRequest, MalformedAndWrongTypes) {
   expect_api_error(C, R"({"prompt":"x","frobnicate":1})", 400, "frobnicate", "unknown_parameter");
 }
 
+// grammar (GBNF), json_schema and response_format become the request's grammar; a bad one is a 400
+// naming its field, and only one of them may be given.
+TEST(ServerRequest, GrammarsFromGbnfSchemasAndResponseFormat) {
+  const Endpoint C = Endpoint::Completions;
+  EXPECT_EQ(parse(C, R"({"prompt":"x"})").grammar, nullptr);
+  EXPECT_EQ(parse(C, R"({"prompt":"x","response_format":{"type":"text"}})").grammar, nullptr);
+  EXPECT_NE(parse(C, R"({"prompt":"x","grammar":"root ::= \"a\""})").grammar, nullptr);
+  EXPECT_NE(parse(C, R"({"prompt":"x","response_format":{"type":"json_object"}})").grammar, nullptr);
+  EXPECT_NE(parse(C, R"({"prompt":"x","json_schema":{"type":"integer"}})").grammar, nullptr);
+  const lp::server::GenRequest r = parse(
+      C, R"({"prompt":"x","response_format":{"type":"json_schema","json_schema":{"schema":{"type":"string","frobs":1}}}})");
+  ASSERT_NE(r.grammar, nullptr);
+  ASSERT_EQ(r.grammar_warnings.size(), 1u);
+  EXPECT_NE(r.grammar_warnings[0].find("frobs"), std::string::npos) << r.grammar_warnings[0];
+
+  expect_api_error(C, R"({"prompt":"x","grammar":"root ::= undefined_rule"})", 400, "grammar", "invalid_value");
+  expect_api_error(C, R"({"prompt":"x","grammar":5})", 400, "grammar", "invalid_type");
+  expect_api_error(C, R"({"prompt":"x","json_schema":{"type":"string","not":{}}})", 400, "json_schema",
+                   "unsupported_parameter");
+  expect_api_error(C, R"({"prompt":"x","response_format":{"type":"xml"}})", 400, "response_format");
+  expect_api_error(C, R"({"prompt":"x","response_format":{"type":"json_schema"}})", 400, "response_format");
+  expect_api_error(C, R"({"prompt":"x","grammar":"root ::= \"a\"","json_schema":{}})", 400, "grammar");
+}
+
 TEST(ServerRequest, UnknownModelIs404) {
   expect_api_error(Endpoint::Completions, R"({"prompt":"x","model":"gpt-4"})", 404, "model", "model_not_found");
 }
@@ -123,11 +147,6 @@ TEST(ServerRequest, UnsupportedFieldsAreRefusedByName) {
   const Endpoint C = Endpoint::Completions, H = Endpoint::Chat;
   expect_api_error(C, R"({"prompt":"x","n":2})", 400, "n", "unsupported_parameter");
   EXPECT_NO_THROW(parse(C, R"({"prompt":"x","n":1})"));
-  expect_api_error(C, R"({"prompt":"x","grammar":"root ::= \"a\""})", 400, "grammar", "unsupported_parameter");
-  expect_api_error(C, R"({"prompt":"x","response_format":{"type":"json_object"}})", 400, "response_format",
-                   "unsupported_parameter");
-  EXPECT_NO_THROW(parse(C, R"({"prompt":"x","response_format":{"type":"text"}})"));
-  expect_api_error(C, R"({"prompt":"x","json_schema":{}})", 400, "json_schema", "unsupported_parameter");
   expect_api_error(C, R"({"prompt":"x","logit_bias":{"5":1}})", 400, "logit_bias", "unsupported_parameter");
   expect_api_error(C, R"({"prompt":"x","echo":true})", 400, "echo", "unsupported_parameter");
   expect_api_error(C, R"({"prompt":"x","best_of":2})", 400, "best_of", "unsupported_parameter");

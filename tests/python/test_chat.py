@@ -101,8 +101,8 @@ def test_bad_messages_raise_value_error(llm):
         llm.create_chat_completion([{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}])
 
 
+# (grammar= and response_format are supported: tests/python/test_grammar.py)
 @pytest.mark.parametrize("kw", [{"tools": []}, {"tool_choice": "auto"}, {"functions": []},
-                                {"response_format": {"type": "json_object"}}, {"grammar": "root ::= x"},
                                 {"mirostat_mode": 2}, {"typical_p": 0.5}])
 def test_unsupported_keywords_raise(llm, kw):
     (name,) = kw

@@ -108,13 +108,52 @@ describe("llamaprof serve with the openai client", () => {
     assert.equal(cut.choices[0].finish_reason, "stop");
   });
 
+  it("constrains output with response_format and a GBNF grammar, as `llamaprof run` does", async () => {
+    // A random-weight model writes whatever the grammar lets through: the output must parse, and
+    // the schema's required keys and types must be there.
+    const schema = { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } },
+                     required: ["name", "age"] };
+    const messages = [{ role: "user", content: "A person as JSON" }];
+    for (const stream of [false, true]) {
+      const req = { model: alias, messages, max_tokens: 200, temperature: 0,
+                    response_format: { type: "json_schema", json_schema: { name: "person", schema } } };
+      let text = "", finish = null;
+      if (stream) {
+        for await (const chunk of await client.chat.completions.create({ ...req, stream: true })) {
+          text += chunk.choices[0]?.delta?.content ?? "";
+          if (chunk.choices[0]?.finish_reason) finish = chunk.choices[0].finish_reason;
+        }
+      } else {
+        const r = await client.chat.completions.create(req);
+        text = r.choices[0].message.content;
+        finish = r.choices[0].finish_reason;
+      }
+      if (finish === "stop") {
+        const obj = JSON.parse(text);
+        assert.equal(typeof obj.name, "string", text);
+        assert.ok(Number.isInteger(obj.age), text);
+      } else {
+        assert.equal(finish, "length", text);  // cut by max_tokens: a prefix of such an object
+        assert.match(text, /^\{\s*"name"/, text);
+      }
+    }
+    const g = await client.completions.create({ model: alias, prompt: "Say yes or no:", max_tokens: 8, temperature: 0,
+                                                grammar: 'root ::= ("yes" | "no") "."' });
+    assert.match(g.choices[0].text, /^(yes|no)\.$/);
+    assert.equal(g.choices[0].finish_reason, "stop");
+    const viaCli = execFileSync(cli, ["run", "-m", model, "-p", "Say yes or no:", "-n", "8", "--temp", "0", "--json",
+                                      "-t", "1", "--grammar", 'root ::= ("yes" | "no") "."']);
+    assert.equal(g.choices[0].text, JSON.parse(viaCli).text);
+  });
+
   it("answers bad requests with OpenAI's error shape naming the field", async () => {
     const cases = [
       [{ model: alias, prompt: "x", temperature: "hot" }, 400, "temperature"],
       [{ model: alias, prompt: "x", max_tokens: -1 }, 400, "max_tokens"],
       [{ model: alias, prompt: "x", n: 2 }, 400, "n"],
       [{ model: "gpt-4", prompt: "x" }, 404, "model"],
-      [{ model: alias, prompt: "x", response_format: { type: "json_object" } }, 400, "response_format"],
+      [{ model: alias, prompt: "x", response_format: { type: "xml" } }, 400, "response_format"],
+      [{ model: alias, prompt: "x", grammar: "root ::= nowhere" }, 400, "grammar"],
       [{ model: alias, prompt: "word ".repeat(300) }, 400, "prompt"],
     ];
     for (const [body, status, param] of cases) {

@@ -37,6 +37,7 @@ struct ChatOptions {
   int batch = 512;
   KvType cache_type_k = KvType::F16, cache_type_v = KvType::F16;
   SamplerParams sampler;
+  GrammarOptions grammar;  // every reply follows it
 };
 
 // A message: lines ending with '\' continue (the backslash becomes a newline). Each line
@@ -67,6 +68,7 @@ void print_summary(const ChatTurn& t) {
 }
 
 int chat(const ChatOptions& o) {
+  const std::shared_ptr<const Grammar> grammar = load_grammar(o.grammar);
   Model model = Model::load(o.model);
   ContextParams cp;
   cp.n_ctx = o.ctx;
@@ -91,6 +93,7 @@ int chat(const ChatOptions& o) {
   gp.max_tokens = o.n_predict;
   gp.sampler = o.sampler;
   gp.cancel = &g_interrupted;
+  gp.grammar = grammar;
   bool interrupted_at_prompt = false;
   LineEditor editor(g_interrupted);
   for (std::string msg;;) {
@@ -156,6 +159,7 @@ void register_chat(CLI::App& app, int* exit_code) {
   add_context_options(cmd, o->threads, o->ctx, o->batch);
   add_cache_type_options(cmd, o->cache_type_k, o->cache_type_v);
   add_sampling_options(cmd, o->sampler);
+  add_grammar_options(cmd, o->grammar);
   cmd->callback([o, exit_code] { *exit_code = chat(*o); });
 }
 

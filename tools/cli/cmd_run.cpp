@@ -56,6 +56,7 @@ struct RunOptions {
   std::string system;
   std::string messages_file;
   std::string chat_template;
+  GrammarOptions grammar;
 };
 
 std::string read_all(std::istream& in) {
@@ -133,6 +134,7 @@ std::vector<TokenId> chat_prompt_ids(const Model& model, const RunOptions& o, co
 }
 
 int run(const RunOptions& o) {
+  const std::shared_ptr<const Grammar> grammar = load_grammar(o.grammar);  // bad input fails before the load
   std::vector<TokenId> prompt_ids;
   std::string prompt;
   nlohmann::ordered_json messages;
@@ -174,6 +176,7 @@ int run(const RunOptions& o) {
   if (o.no_bos) gp.add_bos = false;
   gp.ignore_eos = o.ignore_eos;
   if (!o.force_ids_file.empty()) gp.forced_tokens = load_prompt_ids(o.force_ids_file);
+  gp.grammar = grammar;
   gp.cancel = &g_interrupted;
   size_t printed = 0;
   gp.on_token = [&](const GenerateStep& step) {
@@ -257,6 +260,7 @@ void register_run(CLI::App& app, int* exit_code) {
   add_context_options(cmd, o->threads, o->ctx, o->batch);
   add_cache_type_options(cmd, o->cache_type_k, o->cache_type_v);
   add_sampling_options(cmd, o->sampler);
+  add_grammar_options(cmd, o->grammar);
   cmd->add_option("--stop", o->stop, "stop string (repeatable); not included in the output");
   cmd->add_option("--top-candidates", o->top_candidates,
                   "record the K most likely tokens per step (with p and logprob) in --json/--trace")

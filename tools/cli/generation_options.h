@@ -4,10 +4,15 @@
 #include <CLI/CLI.hpp>
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "llamaprof/kv_type.h"
 #include "sampling/sampler.h"
+
+namespace lp {
+class Grammar;
+}
 
 namespace lp::cli {
 
@@ -40,5 +45,26 @@ inline void add_sampling_options(CLI::App* cmd, SamplerParams& s) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--seed", s.seed, "sampler seed")->capture_default_str();
 }
+
+// --grammar / --grammar-file / --json-schema: constrained generation.
+struct GrammarOptions {
+  std::string grammar;      // GBNF text, or a file (text is anything containing "::=")
+  std::string grammar_file;
+  std::string json_schema;  // schema text (starting with '{'), or a file
+};
+
+inline void add_grammar_options(CLI::App* cmd, GrammarOptions& g) {
+  auto* gr = cmd->add_option("--grammar", g.grammar, "constrain the output to a GBNF grammar: its text, or a file");
+  auto* gf = cmd->add_option("--grammar-file", g.grammar_file, "constrain the output to the GBNF grammar in FILE")->excludes(gr);
+  cmd->add_option("-j,--json-schema", g.json_schema,
+                  "constrain the output to JSON that validates against a JSON schema: its text, or a file")
+      ->excludes(gr)
+      ->excludes(gf);
+}
+
+// The compiled grammar (nullptr without any of the options). Warnings of the JSON schema
+// conversion (keywords it does not use) go to stderr. Throws lp::Error for a missing file or a
+// bad grammar / schema.
+std::shared_ptr<const Grammar> load_grammar(const GrammarOptions& g);
 
 }  // namespace lp::cli
