@@ -42,8 +42,12 @@ struct EngineConfig {
 };
 
 // A run the engine could not complete, or whose output it could not read: recorded, not fatal.
+// `transient`: the engine did its work but its report was lost (llama.cpp's asynchronous logger
+// can drop its last lines at exit on a loaded machine): the matrix runs it once more.
 struct EngineFailure : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit EngineFailure(const std::string& what, bool transient_failure = false)
+      : std::runtime_error(what), transient(transient_failure) {}
+  bool transient = false;
 };
 
 class Engine {

@@ -182,7 +182,8 @@ class LlamaCppEngine : public Engine {
       if (!log.contains(k)) {
         throw EngineFailure(std::string("llama-completion exited 0 but printed no ") + k +
                             " perf line (an unexpected output format, or its log cut short); stdout ends: " +
-                            tail(child.stdout_text) + "; stderr ends: " + tail(child.stderr_text));
+                            tail(child.stdout_text) + "; stderr ends: " + tail(child.stderr_text),
+                            /*transient_failure=*/true);
       }
     }
     nlohmann::json rec;

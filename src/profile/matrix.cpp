@@ -286,32 +286,45 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
       fs::remove(spec.trace_path, rm);
 
       std::string eviction;
-      const Residency before = prepare_cache(cell.cache, m.path, eviction, note);
+      Residency before;
       nlohmann::json rec;
-      std::string failure;
-      const MachineSample m0 = machine_sample();
+      std::string failure, retried_after;
+      MachineSample m0;
       ChildResult child;
       std::optional<ThreadSampler> sampler;
       double spawn_s = 0;
-      try {
-        if (engine.spawns()) {
-          RunLimits limits;
-          limits.timeout_s = o.timeout_s;
-          limits.on_sample = [&](pid_t pid) {
-            if (!sampler) sampler.emplace(pid);
-            sampler->sample();
-          };
-          spawn_s = steady_now_s();
-          child = run_child(engine.command(spec), engine.environment(), limits);
-          if (child.exit_code != 0) throw EngineFailure(child_failure(child, o.timeout_s));
-          rec = engine.parse(child, spec);
-        } else {
-          rec = engine.run(spec);
+      for (int attempt = 0;; ++attempt) {
+        eviction.clear();
+        before = prepare_cache(cell.cache, m.path, eviction, note);
+        m0 = machine_sample();
+        sampler.reset();
+        bool transient = false;
+        try {
+          if (engine.spawns()) {
+            RunLimits limits;
+            limits.timeout_s = o.timeout_s;
+            limits.on_sample = [&](pid_t pid) {
+              if (!sampler) sampler.emplace(pid);
+              sampler->sample();
+            };
+            spawn_s = steady_now_s();
+            child = run_child(engine.command(spec), engine.environment(), limits);
+            if (child.exit_code != 0) throw EngineFailure(child_failure(child, o.timeout_s));
+            rec = engine.parse(child, spec);
+          } else {
+            rec = engine.run(spec);
+          }
+        } catch (const EngineFailure& e) {
+          failure = e.what();
+          transient = e.transient;
+        } catch (const Error& e) {
+          failure = e.what();  // cannot start the program
         }
-      } catch (const EngineFailure& e) {
-        failure = e.what();
-      } catch (const Error& e) {
-        failure = e.what();  // cannot start the program
+        if (failure.empty() || !transient || attempt > 0) break;
+        // The run's report was lost, not the run: once more, and the record says why.
+        retried_after = failure;
+        failure.clear();
+        fs::remove(spec.trace_path, rm);
       }
       const MachineSample m1 = machine_sample();
       if (!failure.empty()) {
@@ -323,6 +336,7 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
       } else {
         rec["status"] = "ok";
       }
+      if (!retried_after.empty()) rec["retried_after"] = retried_after;
       rec["engine"] = engine.name();
       if (!rec.contains("front_end")) rec["front_end"] = engine.name();
       rec["run"] = run;

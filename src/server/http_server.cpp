@@ -32,6 +32,7 @@ struct HttpServer::Impl {
   Scheduler& scheduler;
   Metrics& metrics;
   HttpOptions opt;
+  Embedder* embedder;
   httplib::Server svr;
   std::atomic<bool> stopping{false};
 
@@ -40,8 +41,8 @@ struct HttpServer::Impl {
   std::condition_variable active_cv;
   int active = 0;
 
-  Impl(const Model& m, const ChatFormat* c, Scheduler& s, Metrics& me, HttpOptions o)
-      : model(m), chat(c), scheduler(s), metrics(me), opt(std::move(o)) {}
+  Impl(const Model& m, const ChatFormat* c, Scheduler& s, Metrics& me, HttpOptions o, Embedder* e)
+      : model(m), chat(c), scheduler(s), metrics(me), opt(std::move(o)), embedder(e) {}
 
   void enter() {
     std::lock_guard lock(active_mu);
@@ -151,8 +152,19 @@ struct HttpServer::Impl {
       svr.Post(path, [this](const httplib::Request& req, httplib::Response& res) { generate(Endpoint::Chat, req, res); });
     }
     for (const char* path : {"/v1/embeddings", "/embeddings"}) {
-      svr.Post(path, [](const httplib::Request&, httplib::Response& res) {
-        send_error(res, ApiError(501, "embeddings are not supported by llamaprof serve yet", "", "not_implemented"));
+      svr.Post(path, [this](const httplib::Request& req, httplib::Response& res) {
+        guard(res, [&] {
+          if (!embedder) throw ApiError(501, "this server was started without embeddings", "", "not_implemented");
+          const RequestBody body = parse_json_body(req.body);
+          if (const auto m = body.find("model"); m != body.end() && !m->is_null()) {
+            if (!m->is_string() || (*m != opt.limits.alias && *m != opt.limits.model_path)) {
+              throw ApiError(404, "The model '" + (m->is_string() ? m->get<std::string>() : m->dump()) +
+                                      "' does not exist; this server serves '" + opt.limits.alias + "'",
+                             "model", "model_not_found");
+            }
+          }
+          res.set_content(json_text(embedder->respond(body, opt.limits.alias)), "application/json");
+        });
       });
     }
     svr.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) {
@@ -249,8 +261,8 @@ struct HttpServer::Impl {
 };
 
 HttpServer::HttpServer(const Model& model, const ChatFormat* chat_format, Scheduler& scheduler, Metrics& metrics,
-                       HttpOptions options)
-    : impl_(std::make_unique<Impl>(model, chat_format, scheduler, metrics, std::move(options))) {
+                       HttpOptions options, Embedder* embedder)
+    : impl_(std::make_unique<Impl>(model, chat_format, scheduler, metrics, std::move(options), embedder)) {
   impl_->install();
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "llamaprof/model.h"
+#include "server/embeddings.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "server/scheduler.h"
@@ -34,8 +35,9 @@ bool constant_time_equal(const std::string& secret, const std::string& presented
 
 class HttpServer {
  public:
+  // embedder: answers /v1/embeddings (null: 501, as for a server started without them).
   HttpServer(const Model& model, const ChatFormat* chat_format, Scheduler& scheduler, Metrics& metrics,
-             HttpOptions options);
+             HttpOptions options, Embedder* embedder = nullptr);
   ~HttpServer();
 
   // Binds the listening socket; returns the port. Throws lp::Error(Runtime) naming host and port.

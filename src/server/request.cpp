@@ -12,7 +12,7 @@
 namespace lp::server {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // RequestBody
 
 [[noreturn]] void bad(const std::string& field, const std::string& message, const std::string& code = "invalid_value") {
   throw ApiError(400, message, field, code);
@@ -107,7 +107,7 @@ void check_model(const json& body, const RequestLimits& limits) {
 void schema_grammar(const json& schema, const std::string& name, GenRequest& r) {
   if (!schema.is_object() && !schema.is_boolean()) wrong_type(name, "a JSON schema (an object)", schema);
   try {
-    JsonSchemaGrammar g = json_schema_value_to_gbnf(nlohmann::ordered_json::parse(schema.dump()));
+    JsonSchemaGrammar g = json_schema_value_to_gbnf(schema);
     r.grammar = Grammar::parse(g.gbnf);
     for (std::string& w : g.warnings) r.grammar_warnings.push_back(name + ": " + w);
   } catch (const Error& e) {
@@ -238,7 +238,7 @@ std::vector<TokenId> chat_prompt(const json& body, const ChatFormat* format) {
                    "messages", "no_chat_template");
   }
   try {
-    return format->prompt_tokens(nlohmann::ordered_json::parse(m->dump()));
+    return format->prompt_tokens(*m);
   } catch (const Error& e) {
     // Bad messages (a missing role, non-text parts) and the template's raise_exception.
     throw ApiError(400, e.what(), "messages", e.kind() == ErrorKind::Unsupported ? "unsupported_parameter" : "invalid_value");

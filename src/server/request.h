@@ -36,6 +36,10 @@ struct RequestLimits {
 
 enum class Endpoint { Completions, Chat };
 
+// A request body keeps the client's key order: JSON schemas list properties in the order the
+// output should have them, and chat templates may iterate a message's keys.
+using RequestBody = nlohmann::ordered_json;
+
 struct GenRequest {
   Endpoint endpoint = Endpoint::Completions;
   std::vector<TokenId> prompt;
@@ -55,15 +59,15 @@ struct GenRequest {
 // Parses a /v1/completions or /v1/chat/completions body. Throws ApiError (400 naming the field,
 // 404 for an unknown model). chat_format is null when the model has no usable template: chat
 // requests then get a 400 saying how to start the server with one.
-GenRequest parse_generation_request(Endpoint endpoint, const nlohmann::json& body, const RequestLimits& limits,
+GenRequest parse_generation_request(Endpoint endpoint, const RequestBody& body, const RequestLimits& limits,
                                     const Model& model, const ChatFormat* chat_format);
 
 // The body as JSON: 400 for malformed JSON or a body that is not an object.
-nlohmann::json parse_json_body(const std::string& body);
+RequestBody parse_json_body(const std::string& body);
 
 // /tokenize {"content", "add_special" = false, "parse_special" = true, "with_pieces" = false} and
 // /detokenize {"tokens"}: the responses llama-server gives.
-nlohmann::json tokenize_response(const nlohmann::json& body, const Model& model);
-nlohmann::json detokenize_response(const nlohmann::json& body, const Model& model);
+RequestBody tokenize_response(const RequestBody& body, const Model& model);
+RequestBody detokenize_response(const RequestBody& body, const Model& model);
 
 }  // namespace lp::server

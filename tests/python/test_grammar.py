@@ -340,8 +340,9 @@ def test_llama_generate_and_sample_take_a_grammar(small_vocab_path):
     z = llm.tokenize(b"z", add_bos=False)[-1]
     out = llm("Hi", grammar=g, max_tokens=16, temperature=0, logit_bias={z: 100.0})
     assert re.fullmatch("a[bc]{2,3}", out["choices"][0]["text"]), out["choices"][0]["text"]
-    # sample() with a grammar: the first token must start the grammar's language.
-    llm.reset()
+    # sample() with a grammar: the first token must start the grammar's language. (A fresh Llama:
+    # as in llama-cpp-python, sample() reuses the sampler of an earlier generate().)
+    llm = Llama(str(small_vocab_path), n_threads=1, n_ctx=256, verbose=False)
     llm.eval(llm.tokenize(b"Hi"))
     first = llm.sample(temp=1.0, grammar=g)
     assert llm._engine.piece(first, False).startswith(b"a"), llm._engine.piece(first, False)

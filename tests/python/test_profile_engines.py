@@ -117,6 +117,22 @@ def test_llama_cpp_python_not_installed(tmp_path):
     assert "cannot import llama_cpp" in r.stderr
 
 
+def test_a_lost_llama_cpp_log_is_run_once_more(tmp_path):
+    """llama.cpp's asynchronous logger can drop its perf lines at exit on a loaded machine: the run
+    is repeated once and its record says why; a second loss is a failure."""
+    real = llama_cpp_dir() / "llama-completion"
+    model = ensure_model("tiny", "Q4_0")
+    flag = tmp_path / "ran-once"
+    fake = fake_llama_cpp(tmp_path, f'if [ ! -e "{flag}" ]; then touch "{flag}"; echo "generate: n_ctx = 2048" >&2; '
+                                    f'exit 0; fi\nexec "{real}" "$@"')
+    out = tmp_path / "p"
+    r = profile(out, str(model), "--engines", "llama.cpp", "--llama-cpp", str(fake), "--threads", "1",
+                "--cache", "warm", "--iterations", "1", "--max-tokens", "4")
+    assert r.returncode == 0, r.stderr
+    (run,) = runs_of(out)
+    assert run["status"] == "ok" and "printed no load_ms perf line" in run["retried_after"]
+
+
 def test_llama_cpp_not_found(tmp_path):
     model = ensure_model("tiny", "Q4_0")
     r = profile(tmp_path, str(model), "--engines", "llama.cpp", "--llama-cpp", str(tmp_path / "nowhere"), timeout=60)
@@ -141,6 +157,8 @@ def test_misbehaving_engine_is_recorded_and_the_matrix_goes_on(tmp_path, body, r
     runs = {x["engine"]: x for x in runs_of(out)}
     assert runs["llama.cpp"]["status"] == "failed"
     assert reason in runs["llama.cpp"]["failure"]
+    # Only a lost report is tried again.
+    assert ("retried_after" in runs["llama.cpp"]) == ("perf line" in reason)
     assert runs["llamaprof"]["status"] == "ok"  # the matrix went on
     assert "== Failed runs ==" in r.stdout and "1 of 2 runs FAILED" in r.stdout
     summary = json.loads((out / "summary.json").read_text())

@@ -146,6 +146,29 @@ describe("llamaprof serve with the openai client", () => {
     assert.equal(g.choices[0].text, JSON.parse(viaCli).text);
   });
 
+  it("embeds like `llamaprof embed` (mean pooling, normalized), as floats and as base64", async () => {
+    const one = (text) => JSON.parse(execFileSync(cli, ["embed", "-m", model, "-p", text, "--pooling", "mean",
+                                                       "--normalize", "--json", "-t", "1"])).embedding;
+    // The openai client asks for base64 and decodes it; the raw request below asks for floats.
+    const r = await client.embeddings.create({ model: alias, input: ["hello world", "goodbye"] });
+    assert.equal(r.object, "list");
+    assert.deepEqual(r.data.map((d) => d.index), [0, 1]);
+    for (const [i, text] of ["hello world", "goodbye"].entries()) {
+      const want = one(text);
+      assert.equal(r.data[i].embedding.length, want.length);
+      r.data[i].embedding.forEach((x, k) => assert.ok(Math.abs(x - want[k]) < 1e-5, `${text} [${k}]: ${x} vs ${want[k]}`));
+    }
+    assert.ok(r.usage.prompt_tokens > 2);
+    const raw = await fetch(`${srv.url}/v1/embeddings`, { method: "POST", headers: { "Content-Type": "application/json" },
+                                                         body: JSON.stringify({ input: "goodbye", encoding_format: "float" }) });
+    const body = await raw.json();
+    assert.equal(raw.status, 200, JSON.stringify(body));
+    body.data[0].embedding.forEach((x, k) => assert.ok(Math.abs(x - r.data[1].embedding[k]) < 1e-6));
+    await assert.rejects(client.embeddings.create({ model: alias, input: [] }), (e) => e.status === 400 && e.param === "input");
+    await assert.rejects(client.embeddings.create({ model: alias, input: "x", dimensions: 3 }),
+                         (e) => e.status === 400 && e.param === "dimensions");
+  });
+
   it("answers bad requests with OpenAI's error shape naming the field", async () => {
     const cases = [
       [{ model: alias, prompt: "x", temperature: "hot" }, 400, "temperature"],
@@ -165,7 +188,6 @@ describe("llamaprof serve with the openai client", () => {
         return true;
       });
     }
-    await assert.rejects(client.embeddings.create({ model: alias, input: "x" }), (e) => e.status === 501);
     // Malformed JSON, a wrong content type of body, an unknown route: raw HTTP.
     const bad = await fetch(`${srv.url}/v1/completions`, { method: "POST", body: "{\"prompt\": ", headers: { "content-type": "application/json" } });
     assert.equal(bad.status, 400);

@@ -53,6 +53,7 @@ struct ServeOptions {
   double shutdown_grace = 5;
   SamplerParams sampler;
   bool fixed_seed = false;  // --seed given: requests without "seed" use it, else a random one each
+  std::string pooling;      // /v1/embeddings: empty = the model's pooling_type, else mean
 };
 
 #ifdef LLAMAPROF_HAVE_SERVER
@@ -130,7 +131,13 @@ int serve(const ServeOptions& o) {
   ho.max_body_bytes = o.max_body;
   ho.cors_origin = o.cors_origin;
   ho.limits = limits;
-  server::HttpServer http(model, chat ? &*chat : nullptr, scheduler, metrics, ho);
+  // /v1/embeddings has a context of its own; OpenAI's endpoint returns one vector per input, so a
+  // model without a pooling type (a generation model) is pooled by mean, as llama-server --pooling mean.
+  const Pooling pooling = !o.pooling.empty()                                ? pooling_from_name(o.pooling)
+                          : default_pooling(model) != Pooling::None ? default_pooling(model)
+                                                                    : Pooling::Mean;
+  server::Embedder embedder(model, n_ctx, threads, pooling);
+  server::HttpServer http(model, chat ? &*chat : nullptr, scheduler, metrics, ho, &embedder);
   const int port = http.bind();
   if (!is_loopback(o.host) && key.empty()) {
     std::fprintf(stderr, "llamaprof serve: warning: listening on %s without --api-key: anyone who can reach it may use it\n",
@@ -192,6 +199,9 @@ void register_serve(CLI::App& app, int* exit_code) {
   cmd->add_option("--shutdown-grace", o->shutdown_grace,
                   "seconds running requests may take to finish after SIGINT/SIGTERM before they are cancelled")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--pooling", o->pooling,
+                  "/v1/embeddings pooling: mean, cls or last (default: the model's pooling_type, else mean)")
+      ->check(CLI::IsMember({"mean", "cls", "last"}));
   add_sampling_options(cmd, o->sampler);
   cmd->callback([o, exit_code, cmd] {
     o->fixed_seed = cmd->count("--seed") > 0;
