@@ -399,6 +399,22 @@ py::dict Job::result() {
   return d;
 }
 
+// The sampler chain's settings, as both Engine.start and Sampler take them.
+lp::SamplerParams sampler_params(float temperature, int top_k, float top_p, float min_p, float repeat_penalty,
+                                 int repeat_last_n, float frequency_penalty, float presence_penalty, uint64_t seed) {
+  lp::SamplerParams sp;
+  sp.temperature = temperature;
+  sp.top_k = top_k;
+  sp.top_p = top_p;
+  sp.min_p = min_p;
+  sp.repeat_penalty = repeat_penalty;
+  sp.repeat_last_n = repeat_last_n;
+  sp.frequency_penalty = frequency_penalty;
+  sp.presence_penalty = presence_penalty;
+  sp.seed = seed;
+  return sp;
+}
+
 lp::GenerateParams make_params(int max_tokens, float temperature, int top_k, float top_p, float min_p,
                                float repeat_penalty, int repeat_last_n, float frequency_penalty,
                                float presence_penalty, std::vector<std::string> stop, uint64_t seed,
@@ -410,15 +426,8 @@ lp::GenerateParams make_params(int max_tokens, float temperature, int top_k, flo
   }
   lp::GenerateParams gp;
   gp.max_tokens = max_tokens;
-  gp.sampler.temperature = temperature;
-  gp.sampler.top_k = top_k;
-  gp.sampler.top_p = top_p;
-  gp.sampler.min_p = min_p;
-  gp.sampler.repeat_penalty = repeat_penalty;
-  gp.sampler.repeat_last_n = repeat_last_n;
-  gp.sampler.frequency_penalty = frequency_penalty;
-  gp.sampler.presence_penalty = presence_penalty;
-  gp.sampler.seed = seed;
+  gp.sampler = sampler_params(temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n, frequency_penalty,
+                              presence_penalty, seed);
   gp.stop = std::move(stop);
   gp.top_candidates = top_candidates;
   gp.add_bos = add_bos;
@@ -781,17 +790,8 @@ PYBIND11_MODULE(_llamaprof, m) {
   py::class_<lp::Sampler>(m, "Sampler")
       .def(py::init([](float temperature, int top_k, float top_p, float min_p, float repeat_penalty,
                        int repeat_last_n, float frequency_penalty, float presence_penalty, uint64_t seed) {
-             lp::SamplerParams sp;
-             sp.temperature = temperature;
-             sp.top_k = top_k;
-             sp.top_p = top_p;
-             sp.min_p = min_p;
-             sp.repeat_penalty = repeat_penalty;
-             sp.repeat_last_n = repeat_last_n;
-             sp.frequency_penalty = frequency_penalty;
-             sp.presence_penalty = presence_penalty;
-             sp.seed = seed;
-             return lp::Sampler(sp);
+             return lp::Sampler(sampler_params(temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n,
+                                               frequency_penalty, presence_penalty, seed));
            }),
            py::arg("temperature") = 0.8f, py::arg("top_k") = 40, py::arg("top_p") = 0.95f, py::arg("min_p") = 0.05f,
            py::arg("repeat_penalty") = 1.0f, py::arg("repeat_last_n") = 64, py::arg("frequency_penalty") = 0.0f,

@@ -125,7 +125,7 @@ TEST(ThreadPool, AccountingAddsUpToWallTime) {
 // caller alone, each part still exactly once, until the back-off ends.
 TEST(ThreadPool, StalledPartSendsLaterRegionsToTheCaller) {
   lp::ThreadPool pool(2);
-  pool.set_stall_backoff_us(200'000, 400'000);
+  pool.set_stall_backoff_us(1'000'000, 2'000'000);  // long enough that a loaded machine stays inside it
   pool.reset_times();
   const std::thread::id caller = std::this_thread::get_id();
   std::atomic<bool> worker_started{false};
@@ -152,7 +152,7 @@ TEST(ThreadPool, StalledPartSendsLaterRegionsToTheCaller) {
   EXPECT_EQ(on_caller[1], 20);
   EXPECT_EQ(pool.contention().solo_regions, 20);
   // After it, the workers are used again.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   std::atomic<int> on_worker{0};
   for (int r = 0; r < 200 && on_worker == 0; ++r) {
     pool.run([&](int, int) {
