@@ -156,6 +156,12 @@ class RegexParser {
     } else if (c == '{' && brace_quantifier()) {
       const size_t close = p_.find('}', pos_);
       q = std::string(p_.substr(pos_, close - pos_ + 1));
+      // ECMA-262 rejects {m,n} with n < m; the bounds are left to the grammar parser's own limit.
+      const size_t comma = q.find(',');
+      if (comma != std::string::npos && comma + 2 < q.size() &&
+          digits_less(q.substr(comma + 1, q.size() - comma - 2), q.substr(1, comma - 1))) {
+        fail("numbers out of order in the quantifier " + q);
+      }
       pos_ = close + 1;
     } else {
       return atom;
@@ -165,6 +171,13 @@ class RegexParser {
     if (peek() == '*' || peek() == '+' || (peek() == '{' && brace_quantifier())) fail("a quantifier after a quantifier");
     if (atom.empty()) return atom;
     return "(" + atom + ")" + q;
+  }
+
+  // a < b for decimal digit strings of any length.
+  static bool digits_less(std::string a, std::string b) {
+    a.erase(0, std::min(a.find_first_not_of('0'), a.size()));
+    b.erase(0, std::min(b.find_first_not_of('0'), b.size()));
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
   }
 
   // {m}, {m,}, {m,n} with digits; anything else is a literal '{' in ECMA-262 (Annex B).

@@ -212,6 +212,10 @@ TEST(JsonSchema, UnsupportedAndMalformedSchemasAreErrors) {
   EXPECT_NE(error_of(R"({"type": "strin"})", ErrorKind::InvalidArgument).find("unknown type 'strin'"), std::string::npos);
   EXPECT_NE(error_of("{not json", ErrorKind::InvalidArgument).find("not valid JSON"), std::string::npos);
   EXPECT_NE(error_of(R"({"pattern": "(ab"})", ErrorKind::InvalidArgument).find("unclosed group"), std::string::npos);
+  // Found by the grammar fuzzer: {m,n} with n < m is a malformed pattern (ECMA-262), not a grammar.
+  EXPECT_NE(error_of(R"({"pattern": "^[a-z]{8,4}$"})", ErrorKind::InvalidArgument).find("out of order"), std::string::npos);
+  EXPECT_NE(error_of(R"({"pattern": "a{0000000000000000000000000000000000000000009,8}"})", ErrorKind::InvalidArgument)
+                .find("out of order"), std::string::npos);
   // Unknown keywords and formats are warnings, named.
   const JsonSchemaGrammar w = json_schema_to_gbnf(R"({"type": "string", "format": "email", "x-extra": 1})");
   ASSERT_EQ(w.warnings.size(), 2u);
