@@ -35,6 +35,7 @@
 #include "llamaprof/error.h"
 #include "llamaprof/generate.h"
 #include "llamaprof/model.h"
+#include "model/speculative.h"  // prompt_lookup_draft: LlamaPromptLookupDecoding's drafts
 #include "runtime/thread_pool.h"  // ThreadTimes, returned by Context::thread_pool().times()
 #include "tokenizer/tokenizer.h"   // Tokenizer::token_to_piece(id, render_special), is_eog
 #include "sampling/grammar.h"
@@ -101,6 +102,9 @@ py::dict timings_dict(const lp::Timings& t) {
   d["gen_ms"] = t.gen_ms;
   d["gen_tps"] = t.gen_tps;
   d["sample_ms"] = t.sample_ms;
+  d["gen_passes"] = t.gen_passes;
+  d["draft_tokens"] = t.draft_tokens;
+  d["draft_accepted"] = t.draft_accepted;
   return d;
 }
 
@@ -280,9 +284,9 @@ Job::Job(Engine& engine, std::string prompt, lp::GenerateParams params, bool str
   params_.cancel = &cancel_;
   params_.on_token = [this](const lp::GenerateStep& step) {
     StepRecord rec;
-    // on_token runs before the next forward pass: Context::logits() still holds the logits this
-    // token was sampled from.
-    if (want_logprob_) rec.logprob = logprob_of(engine_.ctx().logits(), step.id);
+    // The logits this token was sampled from (with speculative decoding, Context::logits() is
+    // the verify pass's last row).
+    if (want_logprob_) rec.logprob = logprob_of(step.logits, step.id);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       logprobs_.push_back(rec.logprob);
@@ -535,6 +539,16 @@ PYBIND11_MODULE(_llamaprof, m) {
     }
   });
 
+  m.def(
+      "prompt_lookup_draft",
+      [](const std::vector<lp::TokenId>& tokens, int ngram_min, int ngram_max, int max_tokens) {
+        lp::validate(lp::SpeculativeParams{max_tokens, ngram_min, ngram_max, {}});
+        std::vector<lp::TokenId> draft;
+        lp::prompt_lookup_draft(tokens, ngram_min, ngram_max, max_tokens, draft);
+        return draft;
+      },
+      py::arg("tokens"), py::arg("ngram_min"), py::arg("ngram_max"), py::arg("max_tokens"),
+      "the tokens that followed the latest earlier occurrence of the last n-gram (n = ngram_max .. ngram_min)");
   m.def("builtin_chat_formats", &lp::builtin_chat_formats, "llama.cpp's names of the built-in chat formats");
 
   // Messages cross as a JSON string: the C++ side checks them, Python's json module encodes them.
@@ -659,12 +673,15 @@ PYBIND11_MODULE(_llamaprof, m) {
              int top_k, float top_p, float min_p, float repeat_penalty, int repeat_last_n, float frequency_penalty,
              float presence_penalty, std::vector<std::string> stop, uint64_t seed, int top_candidates,
              std::optional<bool> add_bos, bool special, bool keep_cache, bool ignore_eos,
-             std::optional<PyGrammar> grammar) {
+             std::optional<PyGrammar> grammar, int draft_max, int ngram_min, int ngram_max,
+             std::vector<lp::TokenId> draft_oracle) {
             lp::GenerateParams gp =
                 make_params(max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n,
                             frequency_penalty, presence_penalty, std::move(stop), seed, top_candidates, add_bos,
                             special, keep_cache, ignore_eos);
             if (grammar) gp.grammar = grammar->grammar;
+            gp.speculative = {draft_max, ngram_min, ngram_max, std::move(draft_oracle)};
+            lp::validate(gp.speculative);  // here, not in the worker thread
             return std::make_unique<Job>(e, text_arg(prompt, "prompt"), std::move(gp), stream, logprobs);
           },
           // The Job's worker uses the Engine: keep the Engine alive as long as the Job.
@@ -674,7 +691,9 @@ PYBIND11_MODULE(_llamaprof, m) {
           py::arg("repeat_last_n") = 64, py::arg("frequency_penalty") = 0.0f, py::arg("presence_penalty") = 0.0f,
           py::arg("stop") = std::vector<std::string>{}, py::arg("seed") = uint64_t(0xFFFFFFFF),
           py::arg("top_candidates") = 0, py::arg("add_bos") = py::none(), py::arg("special") = false,
-          py::arg("keep_cache") = false, py::arg("ignore_eos") = false, py::arg("grammar") = py::none())
+          py::arg("keep_cache") = false, py::arg("ignore_eos") = false, py::arg("grammar") = py::none(),
+          py::arg("draft_max") = 0, py::arg("ngram_min") = 1, py::arg("ngram_max") = 3,
+          py::arg("draft_oracle") = std::vector<lp::TokenId>{})
       .def(
           "chat_format",
           [](Engine& e, const std::string& spec) { return lp::ChatFormat::for_model(e.model(), spec); },

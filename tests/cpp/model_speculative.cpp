@@ -127,6 +127,12 @@ TEST(Speculative, GreedyOutputIsPlainDecodingTokenForToken) {
         const std::string what = std::string(specs()[m].name) + " / " + prompt + " / k " + std::to_string(k);
         expect_same_output(plain, spec, what);
         EXPECT_EQ(plain_ctx.n_past(), spec_ctx.n_past()) << what;  // rejected drafts left the cache
+        // ... and the context's logits are the ones the last token was sampled from, as after plain.
+        float diff = 0;
+        for (size_t i = 0; i < plain_ctx.logits().size(); ++i) {
+          diff = std::max(diff, std::fabs(plain_ctx.logits()[i] - spec_ctx.logits()[i]));
+        }
+        EXPECT_LT(diff, 1e-2f) << what;
         EXPECT_LE(spec.timings.draft_accepted, spec.timings.draft_tokens);
         EXPECT_EQ(spec.timings.gen_passes + (spec.finish_reason == "length" ? 1 : 0) + spec.timings.draft_accepted,
                   spec.timings.gen_tokens)
@@ -141,6 +147,25 @@ TEST(Speculative, GreedyOutputIsPlainDecodingTokenForToken) {
   EXPECT_GT(accepted, 0);
   EXPECT_GT(rejected_runs, 0);
   EXPECT_LT(accepted, drafted);
+}
+
+TEST(Speculative, EvalWithAllLogitsAndARollbackKeepsTheKeptRows) {
+  ContextParams cp;
+  cp.n_ctx = 64;
+  Context ctx(model_for(0), cp);
+  const std::vector<TokenId> prompt = model_for(0).tokenize("abc", true), more = {70, 71, 72, 73};
+  ctx.eval(prompt);
+  EXPECT_THROW(ctx.logits_at(1), Error);  // only the last row was kept
+  ctx.eval(more, /*all_logits=*/true);
+  ASSERT_EQ(ctx.n_outputs(), 4);
+  const std::vector<float> row1(ctx.logits_at(1).begin(), ctx.logits_at(1).end());
+  ctx.kv_truncate(int(prompt.size()) + 2);  // keep 70 71: logits() follows 71
+  EXPECT_EQ(ctx.n_outputs(), 2);
+  EXPECT_EQ(std::vector<float>(ctx.logits().begin(), ctx.logits().end()), row1);
+  EXPECT_THROW(ctx.logits_at(2), Error);
+  // A plain eval keeps one row again.
+  ctx.eval(std::vector<TokenId>{74, 75});
+  EXPECT_THROW(ctx.logits_at(0), Error);
 }
 
 TEST(Speculative, OracleDraftsOfThePlainOutputAreAllAccepted) {

@@ -57,6 +57,8 @@ struct RunOptions {
   std::string messages_file;
   std::string chat_template;
   GrammarOptions grammar;
+  SpeculativeParams speculative;  // --draft-max, --lookup-ngram-min/max
+  std::string draft_oracle_file;  // benchmarks: draft these ids (JSON array) instead of lookup
 };
 
 std::string read_all(std::istream& in) {
@@ -87,7 +89,8 @@ nlohmann::json candidates_json(const std::vector<TokenCandidate>& cands) {
 nlohmann::json timings_json(const Timings& t) {
   return {{"load_ms", t.load_ms},       {"prompt_tokens", t.prompt_tokens}, {"prompt_ms", t.prompt_ms},
           {"prompt_tps", t.prompt_tps}, {"gen_tokens", t.gen_tokens},       {"gen_ms", t.gen_ms},
-          {"gen_tps", t.gen_tps},       {"sample_ms", t.sample_ms}};
+          {"gen_tps", t.gen_tps},       {"sample_ms", t.sample_ms},         {"gen_passes", t.gen_passes},
+          {"draft_tokens", t.draft_tokens}, {"draft_accepted", t.draft_accepted}};
 }
 
 // A JSON array of token ids (benchmarks feed both engines the very same ids; parity tests score
@@ -177,6 +180,11 @@ int run(const RunOptions& o) {
   gp.ignore_eos = o.ignore_eos;
   if (!o.force_ids_file.empty()) gp.forced_tokens = load_prompt_ids(o.force_ids_file);
   gp.grammar = grammar;
+  gp.speculative = o.speculative;
+  if (!o.draft_oracle_file.empty()) {
+    if (gp.speculative.draft_max <= 0) throw Error(ErrorKind::InvalidArgument, "--draft-oracle needs --draft-max K > 0");
+    gp.speculative.oracle = load_prompt_ids(o.draft_oracle_file);
+  }
   gp.cancel = &g_interrupted;
   size_t printed = 0;
   gp.on_token = [&](const GenerateStep& step) {
@@ -231,6 +239,11 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "generate: %10.2f ms / %5d tokens (%8.2f tokens/s)\n", t.gen_ms, t.gen_tokens,
                  t.gen_tps);
     std::fprintf(stderr, "sampling: %10.2f ms\n", t.sample_ms);
+    if (gp.speculative.draft_max > 0) {
+      std::fprintf(stderr, "drafts:   %5d accepted of %5d (%5.1f%%), %d passes, %.2f tokens/pass\n", t.draft_accepted,
+                   t.draft_tokens, t.draft_tokens ? 100.0 * t.draft_accepted / t.draft_tokens : 0.0, t.gen_passes,
+                   t.gen_passes ? double(t.gen_tokens - 1) / t.gen_passes : 0.0);
+    }
     std::fprintf(stderr, "finish:   %s (%d threads, ctx %d, batch %d)\n", r.finish_reason.c_str(),
                  ctx.n_threads(), ctx.n_ctx(), ctx.n_batch());
     if (huge) {
@@ -261,6 +274,21 @@ void register_run(CLI::App& app, int* exit_code) {
   add_cache_type_options(cmd, o->cache_type_k, o->cache_type_v);
   add_sampling_options(cmd, o->sampler);
   add_grammar_options(cmd, o->grammar);
+  auto* draft_max = cmd->add_option("--draft-max", o->speculative.draft_max,
+                  "speculative decoding by prompt lookup: draft up to K tokens per forward pass (0: off)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--lookup-ngram-min", o->speculative.ngram_min, "prompt lookup: the shortest n-gram matched")
+      ->check(CLI::PositiveNumber)
+      ->needs(draft_max)
+      ->capture_default_str();
+  cmd->add_option("--lookup-ngram-max", o->speculative.ngram_max, "prompt lookup: the longest n-gram, tried first")
+      ->check(CLI::PositiveNumber)
+      ->needs(draft_max)
+      ->capture_default_str();
+  cmd->add_option("--draft-oracle", o->draft_oracle_file,
+                  "benchmarks only: draft the ids in FILE (a JSON array: a reference continuation) instead of prompt lookup")
+      ->needs(draft_max);
   cmd->add_option("--stop", o->stop, "stop string (repeatable); not included in the output");
   cmd->add_option("--top-candidates", o->top_candidates,
                   "record the K most likely tokens per step (with p and logprob) in --json/--trace")
