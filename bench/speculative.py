@@ -11,12 +11,14 @@ Modes:
   oracle  `--draft-oracle`: drafts the tokens plain greedy decoding produced (the first plain run's),
           so every draft is accepted: the mechanism's ceiling on any model, e.g. random-weight ones,
           which do not copy their prompt (their lookup acceptance is low)
+  draft   `--draft-model FILE`: a smaller model with the same vocabulary drafts greedily (only
+          with --draft-model; add it to --modes)
 
 Not a test and no figures are kept: run it on an idle machine (it prints the load average before
 and after) and put results in docs/benchmarks.md with the command, the machine and the date.
 
     bench/speculative.py MODEL [-t 2] [-n 256] [--draft-max 8] [--ngram 1:3] [--rounds 3]
-                         [--modes plain,lookup,oracle] [--prompt-file F]
+                         [--modes plain,lookup,oracle[,draft]] [--draft-model F] [--prompt-file F]
     bench/speculative.py --preset tiny --type Q4_0 ...   (a random-weight model, made once)
 """
 import argparse
@@ -51,11 +53,13 @@ INSTRUCTION = ("\n\nRepeat the text above exactly, word for word, but write \"la
 def run_once(model, prompt_file, args, mode, oracle_file):
     cmd = [str(cli_path()), "run", "-m", str(model), "-f", str(prompt_file), "-n", str(args.n_predict),
            "-t", str(args.threads), "--temp", "0", "--ignore-eos", "--json", "--ctx", str(args.ctx)]
-    if mode != "plain":
+    if mode == "lookup":
         nmin, nmax = args.ngram.split(":")
         cmd += ["--draft-max", str(args.draft_max), "--lookup-ngram-min", nmin, "--lookup-ngram-max", nmax]
     if mode == "oracle":
-        cmd += ["--draft-oracle", str(oracle_file)]
+        cmd += ["--draft-max", str(args.draft_max), "--draft-oracle", str(oracle_file)]
+    if mode == "draft":
+        cmd += ["--draft-max", str(args.draft_max), "--draft-model", str(args.draft_model)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -73,13 +77,16 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--modes", default="plain,lookup,oracle")
     p.add_argument("--prompt-file", help="the task prompt (default: the built-in text + instruction)")
+    p.add_argument("--draft-model", help="GGUF file of a draft model (mode draft)")
     args = p.parse_args()
     if bool(args.model) == bool(args.preset):
         p.error("give a MODEL or --preset (not both)")
     modes = args.modes.split(",")
     for m in modes:
-        if m not in ("plain", "lookup", "oracle"):
+        if m not in ("plain", "lookup", "oracle", "draft"):
             p.error(f"--modes: unknown mode {m}")
+    if ("draft" in modes) != bool(args.draft_model):
+        p.error("mode draft and --draft-model go together")
     model = Path(args.model) if args.model else ensure_model(args.preset, args.type)
 
     print(f"load average before: {' '.join(open('/proc/loadavg').read().split()[:3])}; {os.cpu_count()} CPUs")

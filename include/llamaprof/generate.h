@@ -52,6 +52,11 @@ struct SpeculativeParams {
   // of prompt lookup, to measure the mechanism when drafts are accepted (random-weight models do
   // not copy their prompt).
   std::vector<TokenId> oracle;
+  // A draft model instead of prompt lookup: a context over a (smaller) model with the same
+  // vocabulary, which proposes draft_max tokens greedily before each verify pass. Its KV cache
+  // follows the text (cleared at the start of each generate()); InvalidArgument when the
+  // vocabularies differ. Not owned; used only during generate().
+  Context* draft_context = nullptr;
 };
 
 struct GenerateParams {

@@ -133,7 +133,7 @@ def _seed(seed: Optional[int]) -> int:
     return seed & _U64  # -1 and friends wrap like C's uint64_t
 
 
-_SPECULATIVE_KEYS = ("draft_max", "ngram_min", "ngram_max", "draft_oracle")
+_SPECULATIVE_KEYS = ("draft_max", "ngram_min", "ngram_max", "draft_oracle", "draft_model")
 
 
 def _speculative_args(speculative) -> dict:
@@ -146,9 +146,14 @@ def _speculative_args(speculative) -> dict:
         unknown = sorted(set(speculative) - set(_SPECULATIVE_KEYS))
         if unknown:
             raise ValueError(f"speculative: unknown keys {unknown} (known: {', '.join(_SPECULATIVE_KEYS)})")
-        args = {k: int(v) for k, v in speculative.items() if k != "draft_oracle"}
+        args = {k: int(v) for k, v in speculative.items() if k not in ("draft_oracle", "draft_model")}
         if "draft_oracle" in speculative:
             args["draft_oracle"] = [int(t) for t in speculative["draft_oracle"]]
+        if speculative.get("draft_model") is not None:
+            draft = speculative["draft_model"]
+            if not isinstance(draft, Model):
+                raise TypeError(f"speculative: draft_model must be a llamaprof.Model, got {type(draft).__name__}")
+            args["draft_model"] = draft._engine
         return args
     raise TypeError(f"speculative: expected a LlamaPromptLookupDecoding or a dict, got {type(speculative).__name__} "
                     "(a separate draft model is not supported)")
@@ -256,8 +261,10 @@ class Model:
         token keeps the text in its language and generation stops ("stop") once the text is complete
         and nothing can follow. speculative: a LlamaPromptLookupDecoding (prompt lookup drafts,
         verified in one forward pass each; the output is the same as without), or a dict of
-        draft_max, ngram_min, ngram_max and draft_oracle (benchmarks: a reference continuation to
-        draft); timings then count drafts (draft_tokens, draft_accepted) and passes (gen_passes).
+        draft_max, ngram_min, ngram_max, draft_oracle (benchmarks: a reference continuation to
+        draft) and draft_model (a Model with the same vocabulary that drafts greedily instead of
+        prompt lookup; busy while this generation runs); timings then count drafts (draft_tokens,
+        draft_accepted) and passes (gen_passes).
         """
         job = self._start(prompt, False, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, stop, seed,
                           top_candidates, repeat_last_n, frequency_penalty, presence_penalty, add_bos, special,

@@ -49,6 +49,11 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
   }
   const SpeculativeParams& spec = params.speculative;
   validate(spec);
+  if (spec.draft_context == &ctx) {
+    throw Error(ErrorKind::InvalidArgument, "the draft model's context must not be the generating context");
+  }
+  std::optional<DraftModel> draft_model;  // checks the vocabulary before anything is evaluated
+  if (spec.draft_context) draft_model.emplace(*spec.draft_context, model);
   StopScanner stops(params.stop);
   auto cancelled = [&] { return params.cancel && params.cancel->load(std::memory_order_relaxed); };
 
@@ -151,8 +156,10 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
       if (params.max_tokens > 0) n_draft = std::min(n_draft, params.max_tokens - int(r.tokens.size()) - 1);
       if (!spec.oracle.empty()) {
         const size_t from = std::min(r.tokens.size(), spec.oracle.size());
-        draft.assign(spec.oracle.begin() + ptrdiff_t(from),
-                     spec.oracle.begin() + ptrdiff_t(std::min(spec.oracle.size(), from + size_t(std::max(n_draft, 0)))));
+        const size_t to = std::min(spec.oracle.size(), from + size_t(std::max(n_draft, 0)));
+        draft.assign(spec.oracle.begin() + ptrdiff_t(from), spec.oracle.begin() + ptrdiff_t(to));
+      } else if (draft_model) {
+        draft_model->draft(history, n_draft, draft);
       } else {
         prompt_lookup_draft(history, spec.ngram_min, spec.ngram_max, n_draft, draft);
       }

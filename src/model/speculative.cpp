@@ -7,6 +7,7 @@
 #include <string>
 
 #include "llamaprof/error.h"
+#include "tokenizer/tokenizer.h"
 
 namespace lp {
 
@@ -17,6 +18,9 @@ void validate(const SpeculativeParams& p) {
   if (p.ngram_max < p.ngram_min) {
     bad("ngram_max = " + std::to_string(p.ngram_max) + " must be >= ngram_min = " + std::to_string(p.ngram_min));
   }
+  if (p.draft_context && p.draft_max == 0) bad("a draft model needs draft_max > 0");
+  if (!p.oracle.empty() && p.draft_max == 0) bad("an oracle needs draft_max > 0");
+  if (p.draft_context && !p.oracle.empty()) bad("a draft model and an oracle exclude each other");
 }
 
 void prompt_lookup_draft(std::span<const TokenId> tokens, int ngram_min, int ngram_max, int max_tokens,
@@ -41,6 +45,45 @@ void prompt_lookup_draft(std::span<const TokenId> tokens, int ngram_min, int ngr
       draft.assign(tokens.begin() + best_start, tokens.begin() + best_start + best_follow);
       return;
     }
+  }
+}
+
+DraftModel::DraftModel(Context& draft, const Model& target) : ctx_(draft) {
+  const Model& m = draft.model();
+  auto mismatch = [&](const std::string& what) {
+    throw Error(ErrorKind::InvalidArgument, "the draft model " + m.path() + " has another vocabulary than " +
+                                                target.path() + " (" + what + ")");
+  };
+  if (m.n_vocab() != target.n_vocab()) {
+    mismatch(std::to_string(m.n_vocab()) + " tokens against " + std::to_string(target.n_vocab()));
+  }
+  if (m.bos() != target.bos() || m.eos() != target.eos()) mismatch("BOS / EOS ids differ");
+  // Drafts are token ids: the same id must mean the same text in both.
+  for (TokenId id = 0; id < m.n_vocab(); ++id) {
+    if (m.token_to_piece(id) != target.token_to_piece(id)) mismatch("token " + std::to_string(id) + " differs");
+  }
+  ctx_.kv_clear();
+}
+
+void DraftModel::draft(std::span<const TokenId> tokens, int max_tokens, std::vector<TokenId>& out) {
+  out.clear();
+  if (max_tokens <= 0 || tokens.empty()) return;
+  // Keep the common prefix; the text's last token is evaluated again if cached, for its logits.
+  size_t keep = 0;
+  while (keep < cached_.size() && keep < tokens.size() && cached_[keep] == tokens[keep]) ++keep;
+  keep = std::min(keep, tokens.size() - 1);
+  ctx_.kv_truncate(int(keep));
+  cached_.resize(keep);
+  if (tokens.size() > size_t(ctx_.n_ctx())) return;  // the text does not fit
+  std::span<const float> logits = ctx_.eval(tokens.subspan(keep));
+  cached_.insert(cached_.end(), tokens.begin() + ptrdiff_t(keep), tokens.end());
+  const Tokenizer& tok = ctx_.model().tokenizer();
+  for (;;) {
+    const TokenId d = TokenId(std::max_element(logits.begin(), logits.end()) - logits.begin());  // lowest id on ties
+    out.push_back(d);
+    if (int(out.size()) >= max_tokens || tok.is_eog(d) || ctx_.n_past() >= ctx_.n_ctx()) return;
+    logits = ctx_.eval(std::span<const TokenId>(&d, 1));
+    cached_.push_back(d);
   }
 }
 

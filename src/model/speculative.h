@@ -1,6 +1,7 @@
 // Speculative decoding's draft side: proposals for the next tokens that one batched forward pass
 // then verifies (generate.cpp). Prompt lookup drafts what followed the latest earlier occurrence
-// of the text's last n-gram; an oracle (benchmarks only) drafts a given continuation.
+// of the text's last n-gram; a draft model drafts its greedy continuation; an oracle (benchmarks
+// only) drafts a given continuation.
 #pragma once
 
 #include <span>
@@ -19,5 +20,21 @@ void validate(const SpeculativeParams& params);
 // the one with the most followers for the longest n that matched at all. Empty when none matched.
 void prompt_lookup_draft(std::span<const TokenId> tokens, int ngram_min, int ngram_max, int max_tokens,
                          std::vector<TokenId>& draft);
+
+// A draft model's context, kept in step with the text: each call evaluates only what the cache
+// does not hold yet (after a rollback, from the first token that differs), then drafts greedily.
+class DraftModel {
+ public:
+  // Clears the draft context. Throws InvalidArgument when its model's vocabulary is not the
+  // target's (size, BOS / EOS, or a token's text differs), naming both files.
+  DraftModel(Context& draft, const Model& target);
+  // Up to max_tokens greedy tokens after `tokens`, ending early after an end-of-generation token
+  // or when the draft context is full (none when the text does not fit in it).
+  void draft(std::span<const TokenId> tokens, int max_tokens, std::vector<TokenId>& out);
+
+ private:
+  Context& ctx_;
+  std::vector<TokenId> cached_;  // the tokens in ctx_'s KV cache, in order
+};
 
 }  // namespace lp

@@ -69,7 +69,8 @@ const Model& model_for(size_t i) {
   static std::vector<Model> models = [] {
     std::vector<Model> ms;
     for (const Spec& s : specs()) {
-      ms.push_back(Model::load(test::write_tiny_model(test::temp_path(std::string("spec_") + s.name + ".gguf"), s.model)));
+      const std::string path = test::temp_path(std::string("spec_") + s.name + ".gguf");
+      ms.push_back(Model::load(test::write_tiny_model(path, s.model)));
     }
     return ms;
   }();
@@ -214,17 +215,16 @@ TEST(Speculative, SampledOutputIsTheSameForASeedRunToRun) {
 // with disjoint seeds must look like draws from one distribution. The bound (df + 10 sqrt(2 df) +
 // 10) is far in the tail (p well below 1e-9), so the test never flakes, yet a rule that kept
 // drafts whenever they were merely possible (not picked) fails it by orders of magnitude.
-TEST(Speculative, SampledOutputHasPlainSamplingsDistribution) {
-  ContextParams cp;
-  cp.n_ctx = 96;
-  Context ctx(model_for(2), cp);  // the model that falls into loops: drafts get accepted
+void expect_plain_distribution(Context& ctx, const SpeculativeParams& spec) {
   constexpr int kRuns = 400, kSteps = 6;
   const std::string prompt = kPrompts[3];
   std::vector<std::map<TokenId, int>> plain_counts(kSteps), spec_counts(kSteps);
   int drafted = 0, accepted = 0;
   for (int i = 0; i < kRuns; ++i) {
     const GenerateResult a = generate(ctx, prompt, sampled(uint64_t(i), kSteps));
-    const GenerateResult b = generate(ctx, prompt, with_lookup(sampled(uint64_t(100000 + i), kSteps), 4));
+    GenerateParams p = sampled(uint64_t(100000 + i), kSteps);
+    p.speculative = spec;
+    const GenerateResult b = generate(ctx, prompt, p);
     for (int s = 0; s < kSteps; ++s) {
       ++plain_counts[size_t(s)][s < int(a.tokens.size()) ? a.tokens[size_t(s)] : -1];
       ++spec_counts[size_t(s)][s < int(b.tokens.size()) ? b.tokens[size_t(s)] : -1];
@@ -255,6 +255,21 @@ TEST(Speculative, SampledOutputHasPlainSamplingsDistribution) {
     const double df = double(cells.size()) - 1;
     EXPECT_LT(chi2, df + 10 * std::sqrt(2 * std::max(df, 1.0)) + 10) << "step " << s << ": " << cells.size() << " bins";
   }
+}
+
+TEST(Speculative, SampledOutputHasPlainSamplingsDistribution) {
+  ContextParams cp;
+  cp.n_ctx = 96;
+  Context ctx(model_for(2), cp);  // the model that falls into loops: drafts get accepted
+  SpeculativeParams lookup;
+  lookup.draft_max = 4;
+  expect_plain_distribution(ctx, lookup);
+  // A draft model (here the model itself, greedy: its pick is the likeliest sample, not the sample).
+  Context draft(model_for(2), cp);
+  SpeculativeParams dm;
+  dm.draft_max = 3;
+  dm.draft_context = &draft;
+  expect_plain_distribution(ctx, dm);
 }
 
 TEST(Speculative, StopsCallbacksCandidatesAndLimitsBehaveAsWithout) {
@@ -338,6 +353,51 @@ TEST(Speculative, GrammarSeesOnlyEmittedTokens) {
   }
 }
 
+TEST(Speculative, DraftModelOutputIsPlainDecoding) {
+  ContextParams cp;
+  cp.n_ctx = 160;
+  // The F32 model as its own draft, without penalties: its greedy drafts are the target's picks
+  // (batched and single-token passes agree bit for bit on F32 weights), so all are accepted.
+  {
+    Context ctx(model_for(0), cp), draft(model_for(0), cp);
+    for (const std::string& prompt : kPrompts) {
+      GenerateParams g = greedy(30);
+      g.sampler.repeat_penalty = 1.0f;
+      g.ignore_eos = true;  // a drafted EOS would end the run before it counts as accepted
+      const GenerateResult plain = generate(ctx, prompt, g);
+      GenerateParams p = with_lookup(g, 5);
+      p.speculative.draft_context = &draft;
+      const GenerateResult spec = generate(ctx, prompt, p);
+      expect_same_output(plain, spec, "self draft / " + prompt);
+      EXPECT_EQ(spec.timings.draft_accepted, spec.timings.draft_tokens) << prompt;
+      EXPECT_GT(spec.timings.draft_tokens, 0) << prompt;
+    }
+  }
+  // Another model with the same vocabulary drafts for the qwen2 one: the same output, drafts kept
+  // and rejected; a draft context shorter than the text stops drafting instead of failing.
+  ContextParams small = cp;
+  small.n_ctx = 40;
+  Context ctx(model_for(2), cp), other(model_for(1), cp), short_draft(model_for(1), small);
+  int drafted = 0, accepted = 0;
+  for (Context* d : {&other, &short_draft}) {
+    for (const std::string& prompt : kPrompts) {
+      const GenerateResult plain = generate(ctx, prompt, greedy(40));
+      GenerateParams p = with_lookup(greedy(40), 4);
+      p.speculative.draft_context = d;
+      const GenerateResult spec = generate(ctx, prompt, p);
+      expect_same_output(plain, spec, "other draft / " + prompt);
+      drafted += spec.timings.draft_tokens;
+      accepted += spec.timings.draft_accepted;
+    }
+  }
+  EXPECT_GT(drafted, 0);
+  EXPECT_LT(accepted, drafted);
+  // The draft must be another context.
+  GenerateParams self = with_lookup(greedy(4), 4);
+  self.speculative.draft_context = &ctx;
+  test::expect_error([&] { generate(ctx, "a", self); }, ErrorKind::InvalidArgument, {"draft model's context"});
+}
+
 TEST(Speculative, BadParametersAreRejected) {
   ContextParams cp;
   cp.n_ctx = 64;
@@ -349,6 +409,13 @@ TEST(Speculative, BadParametersAreRejected) {
   test::expect_error([&] { generate(ctx, "a", p); }, ErrorKind::InvalidArgument, {"ngram_min"});
   p = with_lookup(greedy(4), 4, 3, 2);
   test::expect_error([&] { generate(ctx, "a", p); }, ErrorKind::InvalidArgument, {"ngram_max"});
+  Context draft(model_for(0), cp);
+  p = greedy(4);
+  p.speculative.draft_context = &draft;
+  test::expect_error([&] { generate(ctx, "a", p); }, ErrorKind::InvalidArgument, {"draft_max"});
+  p.speculative.draft_max = 2;
+  p.speculative.oracle = {5, 6};
+  test::expect_error([&] { generate(ctx, "a", p); }, ErrorKind::InvalidArgument, {"oracle"});
 }
 
 }  // namespace

@@ -164,3 +164,45 @@ def test_profile_draft_max_records_drafts_and_effective_bytes(tmp_path):
     r = subprocess.run([str(cli_path()), "profile", str(model), "--front-ends", "llama.cpp", "--draft-max", "4",
                         "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=60)
     assert r.returncode != 0 and "--draft-max" in r.stderr
+
+
+def test_model_generate_with_a_draft_model(tmp_path):
+    from conftest import ensure_model
+
+    path = ensure_model("tiny", "F32")
+    target = llamaprof.Model(path, n_threads=2, n_ctx=256)
+    draft = llamaprof.Model(path, n_threads=1, n_ctx=256)
+    kw = dict(max_tokens=20, temperature=0, repeat_penalty=1.0, ignore_eos=True)
+    plain = target.generate(PROMPT, **kw)
+    r = target.generate(PROMPT, speculative={"draft_max": 4, "draft_model": draft}, **kw)
+    assert r.tokens == plain.tokens
+    # The same F32 weights draft exactly the target's greedy picks: every draft is kept.
+    t = r.timings
+    assert t["draft_tokens"] > 0 and t["draft_accepted"] == t["draft_tokens"]
+    assert t["gen_passes"] + 1 + t["draft_accepted"] == t["gen_tokens"]
+    with pytest.raises(ValueError, match="another Model"):
+        target.generate(PROMPT, max_tokens=2, speculative={"draft_max": 2, "draft_model": target})
+    with pytest.raises(TypeError, match="draft_model"):
+        target.generate(PROMPT, max_tokens=2, speculative={"draft_max": 2, "draft_model": "x.gguf"})
+    other = llamaprof.Model(ensure_model("tiny-phi3", "Q8_0"), n_threads=1, n_ctx=256)
+    with pytest.raises(ValueError, match="vocabulary"):
+        target.generate(PROMPT, max_tokens=2, speculative={"draft_max": 2, "draft_model": other})
+
+
+def test_cli_run_draft_model(tiny_path):
+    import subprocess
+
+    from conftest import cli_path, ensure_model, run_cli_json
+
+    f32 = ensure_model("tiny", "F32")
+    args = ("-n", "12", "--temp", "0", "--repeat-penalty", "1", "--ignore-eos")
+    plain = run_cli_json(f32, PROMPT, *args)
+    d = run_cli_json(f32, PROMPT, *args, "--draft-max", "4", "--draft-model", str(f32))
+    assert d["tokens"] == plain["tokens"]
+    assert d["timings"]["draft_tokens"] > 0 and d["timings"]["draft_accepted"] == d["timings"]["draft_tokens"]
+    base = [str(cli_path()), "run", "-m", str(f32), "-p", PROMPT, "-n", "4", "--draft-max", "3"]
+    r = subprocess.run(base + ["--draft-model", str(ensure_model("tiny-phi3", "Q8_0"))], capture_output=True, text=True)
+    assert r.returncode != 0 and "vocabulary" in r.stderr
+    r = subprocess.run(base + ["--draft-model", str(tiny_path), "--lookup-ngram-max", "2"], capture_output=True,
+                       text=True)
+    assert r.returncode == 2

@@ -59,6 +59,7 @@ struct RunOptions {
   GrammarOptions grammar;
   SpeculativeParams speculative;  // --draft-max, --lookup-ngram-min/max
   std::string draft_oracle_file;  // benchmarks: draft these ids (JSON array) instead of lookup
+  std::string draft_model;        // a model with the same vocabulary drafting greedily
 };
 
 std::string read_all(std::istream& in) {
@@ -161,6 +162,15 @@ int run(const RunOptions& o) {
   cp.type_k = o.cache_type_k;
   cp.type_v = o.cache_type_v;
   Context ctx(model, cp);
+  // The draft model gets a context as long as the target's, with the same threads and batch.
+  std::optional<Model> draft_model;
+  std::optional<Context> draft_ctx;
+  if (!o.draft_model.empty()) {
+    draft_model.emplace(Model::load(o.draft_model, mp));
+    ContextParams dp = cp;
+    dp.n_ctx = ctx.n_ctx();
+    draft_ctx.emplace(*draft_model, dp);
+  }
   std::string chat_text;  // the rendered chat prompt
   if (o.chat) prompt_ids = chat_prompt_ids(model, o, messages, chat_text);
   const bool from_ids = o.chat || !o.prompt_ids_file.empty();
@@ -182,9 +192,9 @@ int run(const RunOptions& o) {
   gp.grammar = grammar;
   gp.speculative = o.speculative;
   if (!o.draft_oracle_file.empty()) {
-    if (gp.speculative.draft_max <= 0) throw Error(ErrorKind::InvalidArgument, "--draft-oracle needs --draft-max K > 0");
     gp.speculative.oracle = load_prompt_ids(o.draft_oracle_file);
   }
+  if (draft_ctx) gp.speculative.draft_context = &*draft_ctx;
   gp.cancel = &g_interrupted;
   size_t printed = 0;
   gp.on_token = [&](const GenerateStep& step) {
@@ -275,20 +285,33 @@ void register_run(CLI::App& app, int* exit_code) {
   add_sampling_options(cmd, o->sampler);
   add_grammar_options(cmd, o->grammar);
   auto* draft_max = cmd->add_option("--draft-max", o->speculative.draft_max,
-                  "speculative decoding by prompt lookup: draft up to K tokens per forward pass (0: off)")
+                  "speculative decoding (prompt lookup, or --draft-model): draft up to K tokens per forward "
+                  "pass (0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--lookup-ngram-min", o->speculative.ngram_min, "prompt lookup: the shortest n-gram matched")
+  auto* ngram_min =
+      cmd->add_option("--lookup-ngram-min", o->speculative.ngram_min, "prompt lookup: the shortest n-gram matched")
       ->check(CLI::PositiveNumber)
       ->needs(draft_max)
       ->capture_default_str();
-  cmd->add_option("--lookup-ngram-max", o->speculative.ngram_max, "prompt lookup: the longest n-gram, tried first")
+  auto* ngram_max =
+      cmd->add_option("--lookup-ngram-max", o->speculative.ngram_max, "prompt lookup: the longest n-gram, tried first")
       ->check(CLI::PositiveNumber)
       ->needs(draft_max)
       ->capture_default_str();
-  cmd->add_option("--draft-oracle", o->draft_oracle_file,
-                  "benchmarks only: draft the ids in FILE (a JSON array: a reference continuation) instead of prompt lookup")
-      ->needs(draft_max);
+  auto* oracle = cmd->add_option("--draft-oracle", o->draft_oracle_file,
+                  "benchmarks only: draft the ids in FILE (a JSON array: a reference continuation) instead "
+                  "of prompt lookup")
+      ->needs(draft_max)
+      ->excludes(ngram_min)
+      ->excludes(ngram_max);
+  cmd->add_option("--draft-model", o->draft_model,
+                  "speculative decoding with a draft model (a smaller GGUF file with the same vocabulary) instead of "
+                  "prompt lookup: it proposes --draft-max tokens greedily")
+      ->needs(draft_max)
+      ->excludes(ngram_min)
+      ->excludes(ngram_max)
+      ->excludes(oracle);
   cmd->add_option("--stop", o->stop, "stop string (repeatable); not included in the output");
   cmd->add_option("--top-candidates", o->top_candidates,
                   "record the K most likely tokens per step (with p and logprob) in --json/--trace")
