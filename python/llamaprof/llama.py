@@ -29,8 +29,8 @@ stopping criteria. Results have llama-cpp-python's dict shapes (OpenAI "text_com
   - generate(): tokens sent into the generator are drafts checked against the samples (its
     speculative decoding; they need logits_all=True). draft_model=LlamaPromptLookupDecoding(...)
     (or any LlamaDraftModel) drafts before every forward pass, as llama-cpp-python's (it sets
-    logits_all=True); the samples are the same as without drafts. eval_tokens / eval_logits, pickling (the
-    constructor's arguments), close() and `with Llama(...) as llm:`.
+    logits_all=True); the samples are the same as without drafts. eval_tokens / eval_logits,
+    pickling (the constructor's arguments), close() and `with Llama(...) as llm:`.
 Intentional differences:
   - logprobs works without logits_all=True (llama-cpp-python raises ValueError); the prompt's
     logprobs for echo=True are then computed in a scratch context.

@@ -1,6 +1,7 @@
-// Prompt lookup drafting: a plain backwards scan. The text is at most n_ctx tokens and the key at
-// most a few, so a scan per forward pass costs microseconds against milliseconds of forward pass;
-// an index would have to be kept in step with rollbacks for no measurable gain.
+// Drafting for speculative decoding. Prompt lookup is a plain backwards scan: the text is at most
+// n_ctx tokens and the key at most a few, so a scan per forward pass costs microseconds against
+// milliseconds of forward pass; an index would have to be kept in step with rollbacks for no
+// measurable gain. A draft model is a second context that follows the text.
 #include "model/speculative.h"
 
 #include <algorithm>

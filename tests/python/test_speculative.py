@@ -152,7 +152,9 @@ def test_profile_draft_max_records_drafts_and_effective_bytes(tmp_path):
                         "--front-ends", engines, "--cache", "as-is", "--max-tokens", "8", "--draft-max", "4",
                         "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "speculative:" in r.stdout
+    assert "speculative:" in r.stdout and "== Speculative decoding" in r.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["draft_max"] for s in summary["speculative"]] == [4]
     runs = [json.loads(line) for line in (out / "runs.jsonl").read_text().splitlines()]
     assert len(runs) == len(engines.split(","))
     for run in runs:
