@@ -18,7 +18,7 @@ Not a test and no figures are kept: run it on an idle machine (it prints the loa
 and after) and put results in docs/benchmarks.md with the command, the machine and the date.
 
     bench/speculative.py MODEL [-t 2] [-n 256] [--draft-max 8] [--ngram 1:3] [--rounds 3]
-                         [--modes plain,lookup,oracle[,draft]] [--draft-model F] [--prompt-file F]
+                         [--modes plain,lookup,oracle[,draft]] [--draft-model F] [--prompt-file F] [--chat]
     bench/speculative.py --preset tiny --type Q4_0 ...   (a random-weight model, made once)
 """
 import argparse
@@ -53,6 +53,8 @@ INSTRUCTION = ("\n\nRepeat the text above exactly, word for word, but write \"la
 def run_once(model, prompt_file, args, mode, oracle_file):
     cmd = [str(cli_path()), "run", "-m", str(model), "-f", str(prompt_file), "-n", str(args.n_predict),
            "-t", str(args.threads), "--temp", "0", "--ignore-eos", "--json", "--ctx", str(args.ctx)]
+    if args.chat:
+        cmd.append("--chat")
     if mode == "lookup":
         nmin, nmax = args.ngram.split(":")
         cmd += ["--draft-max", str(args.draft_max), "--lookup-ngram-min", nmin, "--lookup-ngram-max", nmax]
@@ -78,6 +80,7 @@ def main():
     p.add_argument("--modes", default="plain,lookup,oracle")
     p.add_argument("--prompt-file", help="the task prompt (default: the built-in text + instruction)")
     p.add_argument("--draft-model", help="GGUF file of a draft model (mode draft)")
+    p.add_argument("--chat", action="store_true", help="send the prompt as a user message (instruction-tuned models)")
     args = p.parse_args()
     if bool(args.model) == bool(args.preset):
         p.error("give a MODEL or --preset (not both)")
