@@ -35,6 +35,7 @@
 #include "llamaprof/error.h"
 #include "llamaprof/generate.h"
 #include "llamaprof/model.h"
+#include "model/speculative.h"  // prompt_lookup_draft: LlamaPromptLookupDecoding's drafts
 #include "runtime/thread_pool.h"  // ThreadTimes, returned by Context::thread_pool().times()
 #include "tokenizer/tokenizer.h"   // Tokenizer::token_to_piece(id, render_special), is_eog
 #include "sampling/grammar.h"
@@ -101,6 +102,9 @@ py::dict timings_dict(const lp::Timings& t) {
   d["gen_ms"] = t.gen_ms;
   d["gen_tps"] = t.gen_tps;
   d["sample_ms"] = t.sample_ms;
+  d["gen_passes"] = t.gen_passes;
+  d["draft_tokens"] = t.draft_tokens;
+  d["draft_accepted"] = t.draft_accepted;
   return d;
 }
 
@@ -137,7 +141,9 @@ void check_id(Engine& e, lp::TokenId id);
 // exception) is kept for the Python thread.
 class Job {
  public:
-  Job(Engine& engine, std::string prompt, lp::GenerateParams params, bool streaming, bool want_logprob);
+  // draft: the draft model's engine (speculative decoding), busy while the job runs; may be null.
+  Job(Engine& engine, std::string prompt, lp::GenerateParams params, bool streaming, bool want_logprob,
+      Engine* draft = nullptr);
   ~Job();
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
@@ -160,6 +166,7 @@ class Job {
   void stop_and_join();  // GIL must be released by the caller
 
   Engine& engine_;
+  Engine* draft_;
   std::string prompt_;
   lp::GenerateParams params_;
   bool streaming_;
@@ -273,16 +280,25 @@ void check_id(Engine& e, lp::TokenId id) {
   }
 }
 
-Job::Job(Engine& engine, std::string prompt, lp::GenerateParams params, bool streaming, bool want_logprob)
-    : engine_(engine), prompt_(std::move(prompt)), params_(std::move(params)), streaming_(streaming),
+Job::Job(Engine& engine, std::string prompt, lp::GenerateParams params, bool streaming, bool want_logprob,
+         Engine* draft)
+    : engine_(engine), draft_(draft), prompt_(std::move(prompt)), params_(std::move(params)), streaming_(streaming),
       want_logprob_(want_logprob) {
   engine_.acquire(streaming ? "start a stream" : "generate");
+  if (draft_) {
+    try {
+      draft_->acquire("draft with this model");
+    } catch (...) {
+      engine_.release();
+      throw;
+    }
+  }
   params_.cancel = &cancel_;
   params_.on_token = [this](const lp::GenerateStep& step) {
     StepRecord rec;
-    // on_token runs before the next forward pass: Context::logits() still holds the logits this
-    // token was sampled from.
-    if (want_logprob_) rec.logprob = logprob_of(engine_.ctx().logits(), step.id);
+    // The logits this token was sampled from (with speculative decoding, Context::logits() is
+    // the verify pass's last row).
+    if (want_logprob_) rec.logprob = logprob_of(step.logits, step.id);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       logprobs_.push_back(rec.logprob);
@@ -300,6 +316,7 @@ Job::Job(Engine& engine, std::string prompt, lp::GenerateParams params, bool str
   } catch (...) {
     engine_.set_running(nullptr);
     engine_.release();
+    if (draft_) draft_->release();
     throw;
   }
 }
@@ -325,6 +342,7 @@ void Job::run() {
   }
   engine_.set_running(nullptr);
   engine_.release();
+  if (draft_) draft_->release();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     result_ = std::move(result);
@@ -535,6 +553,16 @@ PYBIND11_MODULE(_llamaprof, m) {
     }
   });
 
+  m.def(
+      "prompt_lookup_draft",
+      [](const std::vector<lp::TokenId>& tokens, int ngram_min, int ngram_max, int max_tokens) {
+        lp::validate(lp::SpeculativeParams{max_tokens, ngram_min, ngram_max, {}});
+        std::vector<lp::TokenId> draft;
+        lp::prompt_lookup_draft(tokens, ngram_min, ngram_max, max_tokens, draft);
+        return draft;
+      },
+      py::arg("tokens"), py::arg("ngram_min"), py::arg("ngram_max"), py::arg("max_tokens"),
+      "the tokens that followed the latest earlier occurrence of the last n-gram (n = ngram_max .. ngram_min)");
   m.def("builtin_chat_formats", &lp::builtin_chat_formats, "llama.cpp's names of the built-in chat formats");
 
   // Messages cross as a JSON string: the C++ side checks them, Python's json module encodes them.
@@ -659,22 +687,33 @@ PYBIND11_MODULE(_llamaprof, m) {
              int top_k, float top_p, float min_p, float repeat_penalty, int repeat_last_n, float frequency_penalty,
              float presence_penalty, std::vector<std::string> stop, uint64_t seed, int top_candidates,
              std::optional<bool> add_bos, bool special, bool keep_cache, bool ignore_eos,
-             std::optional<PyGrammar> grammar) {
+             std::optional<PyGrammar> grammar, int draft_max, int ngram_min, int ngram_max,
+             std::vector<lp::TokenId> draft_oracle, Engine* draft_model) {
             lp::GenerateParams gp =
                 make_params(max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, repeat_last_n,
                             frequency_penalty, presence_penalty, std::move(stop), seed, top_candidates, add_bos,
                             special, keep_cache, ignore_eos);
             if (grammar) gp.grammar = grammar->grammar;
-            return std::make_unique<Job>(e, text_arg(prompt, "prompt"), std::move(gp), stream, logprobs);
+            gp.speculative = {draft_max, ngram_min, ngram_max, std::move(draft_oracle), nullptr};
+            if (draft_model) {
+              if (draft_model == &e) {
+                throw lp::Error(lp::ErrorKind::InvalidArgument, "the draft model must be another Model");
+              }
+              gp.speculative.draft_context = &draft_model->ctx();
+            }
+            lp::validate(gp.speculative);  // here, not in the worker thread
+            return std::make_unique<Job>(e, text_arg(prompt, "prompt"), std::move(gp), stream, logprobs, draft_model);
           },
-          // The Job's worker uses the Engine: keep the Engine alive as long as the Job.
-          py::keep_alive<0, 1>(), py::arg("prompt"), py::arg("stream") = false, py::arg("logprobs") = false,
+          // The Job's worker uses the Engines: keep them alive as long as the Job.
+          py::keep_alive<0, 1>(), py::keep_alive<0, 26>(), py::arg("prompt"), py::arg("stream") = false, py::arg("logprobs") = false,
           py::arg("max_tokens") = 128, py::arg("temperature") = 0.8f, py::arg("top_k") = 40,
           py::arg("top_p") = 0.95f, py::arg("min_p") = 0.05f, py::arg("repeat_penalty") = 1.1f,
           py::arg("repeat_last_n") = 64, py::arg("frequency_penalty") = 0.0f, py::arg("presence_penalty") = 0.0f,
           py::arg("stop") = std::vector<std::string>{}, py::arg("seed") = uint64_t(0xFFFFFFFF),
           py::arg("top_candidates") = 0, py::arg("add_bos") = py::none(), py::arg("special") = false,
-          py::arg("keep_cache") = false, py::arg("ignore_eos") = false, py::arg("grammar") = py::none())
+          py::arg("keep_cache") = false, py::arg("ignore_eos") = false, py::arg("grammar") = py::none(),
+          py::arg("draft_max") = 0, py::arg("ngram_min") = 1, py::arg("ngram_max") = 3,
+          py::arg("draft_oracle") = std::vector<lp::TokenId>{}, py::arg("draft_model") = nullptr)
       .def(
           "chat_format",
           [](Engine& e, const std::string& spec) { return lp::ChatFormat::for_model(e.model(), spec); },

@@ -61,10 +61,14 @@ class Context {
   // lengths when the tokens do not fit in the context, or naming a token id out of the vocabulary;
   // nothing is evaluated then.
   std::span<const float> eval(std::span<const TokenId> tokens);
+  // The same, keeping the logits of every position of this call when all_logits (logits_at(i)),
+  // as a context with logits_all does: speculative decoding verifies its drafts so.
+  std::span<const float> eval(std::span<const TokenId> tokens, bool all_logits);
 
   // Logits of the last position of the last eval().
   std::span<const float> logits() const;
-  // Logits of position i (0-based within the last eval() call); needs logits_all.
+  // Logits of position i (0-based within the last eval() call); needs logits_all (or the last
+  // eval() called with all_logits).
   std::span<const float> logits_at(int i) const;
 
   // Hidden state after the output norm at position i of the last eval() (n_embd floats);

@@ -34,6 +34,29 @@ struct GenerateStep {
   std::string piece;       // text this token completed (UTF-8 safe; may be empty)
   double latency_ms = 0;   // forward pass (if any) + sampling for this token
   std::vector<TokenCandidate> candidates;  // top_candidates entries, most likely first
+  // The raw logits this token was sampled from: valid only inside on_token (empty in
+  // GenerateResult::steps). With speculative decoding Context::logits() is then another row's.
+  std::span<const float> logits;
+};
+
+// Speculative decoding: after each emitted token, up to draft_max drafted tokens are evaluated
+// with it in one forward pass (logits of every position), and kept while each is the token the
+// sampler picks at its position; the first mismatch is rolled back out of the KV cache. The
+// sampler runs exactly as without drafts (one draw per emitted token), so greedy output is the
+// plain output and sampled output has its distribution (see docs/architecture.md).
+struct SpeculativeParams {
+  int draft_max = 0;   // tokens drafted per forward pass (llama.cpp's --draft-max); 0: off
+  int ngram_min = 1;   // prompt lookup: the shortest n-gram matched (llama.cpp's --lookup-ngram-min)
+  int ngram_max = 3;   // the longest n-gram, tried first
+  // Benchmarks only: draft the continuation given here (generated token i is oracle[i]) instead
+  // of prompt lookup, to measure the mechanism when drafts are accepted (random-weight models do
+  // not copy their prompt).
+  std::vector<TokenId> oracle;
+  // A draft model instead of prompt lookup: a context over a (smaller) model with the same
+  // vocabulary, which proposes draft_max tokens greedily before each verify pass. Its KV cache
+  // follows the text (cleared at the start of each generate()); InvalidArgument when the
+  // vocabularies differ. Not owned; used only during generate().
+  Context* draft_context = nullptr;
 };
 
 struct GenerateParams {
@@ -55,6 +78,7 @@ struct GenerateParams {
   // Called after each token; return false to stop (finish_reason "cancelled").
   std::function<bool(const GenerateStep&)> on_token;
   const std::atomic<bool>* cancel = nullptr;  // checked before every forward pass
+  SpeculativeParams speculative;    // off by default
 };
 
 struct Timings {
@@ -66,6 +90,12 @@ struct Timings {
   double gen_ms = 0;        // decode forward passes + sampling of generated tokens
   double gen_tps = 0;
   double sample_ms = 0;     // time in the sampler (all steps)
+  // Forward passes during generation (the first token comes from the prompt's pass), and of the
+  // tokens drafted into them, those kept. Tokens per pass: (gen_tokens - 1) / gen_passes, 1 for
+  // plain decoding that ran to max_tokens.
+  int gen_passes = 0;
+  int draft_tokens = 0;
+  int draft_accepted = 0;
 };
 
 struct GenerateResult {

@@ -28,6 +28,7 @@ _LAZY.update({name: ".llama_sampling" for name in ("LlamaState", "LogitsProcesso
                                                    "StoppingCriteriaList")})
 _LAZY["LlamaTokenizer"] = ".llama_tokenizer"
 _LAZY["LlamaGrammar"] = ".llama_grammar"
+_LAZY.update({name: ".llama_speculative" for name in ("LlamaDraftModel", "LlamaPromptLookupDecoding")})
 
 
 def __getattr__(name):

@@ -27,8 +27,10 @@ stopping criteria. Results have llama-cpp-python's dict shapes (OpenAI "text_com
   - logit_bias is a logits processor applied after those passed in; logprobs, echo, stop, stream
     as llama-cpp-python (echo's first token has no logprob; BOS is not listed).
   - generate(): tokens sent into the generator are drafts checked against the samples (its
-    speculative decoding; they need logits_all=True). eval_tokens / eval_logits, pickling (the
-    constructor's arguments), close() and `with Llama(...) as llm:`.
+    speculative decoding; they need logits_all=True). draft_model=LlamaPromptLookupDecoding(...)
+    (or any LlamaDraftModel) drafts before every forward pass, as llama-cpp-python's (it sets
+    logits_all=True); the samples are the same as without drafts. eval_tokens / eval_logits,
+    pickling (the constructor's arguments), close() and `with Llama(...) as llm:`.
 Intentional differences:
   - logprobs works without logits_all=True (llama-cpp-python raises ValueError); the prompt's
     logprobs for echo=True are then computed in a scratch context.
@@ -50,7 +52,7 @@ Intentional differences:
     tensor_split, offload_kqv, op_offload, numa, no_perf, n_ubatch) warn when they ask for
     something llamaprof does not do (a GPU, a NUMA policy); unknown keywords warn; keywords that
     would change the result and are not implemented raise NotImplementedError naming them
-    (rope/yarn overrides, kv_overrides, lora_*, draft_model, chat_handler, tokenizer,
+    (rope/yarn overrides, kv_overrides, lora_*, chat_handler, tokenizer,
     type_k/type_v other than GGML_TYPE_F32/F16/Q8_0, suffix, typical_p, tfs_z, mirostat,
     tools, ...). type_k/type_v F32, F16 and Q8_0 are the engine's KV cache types (Q8_0 needs a
     head size that is a multiple of 32, as llama.cpp's).
@@ -108,7 +110,7 @@ _PLACEMENT_KEYWORDS = {"n_gpu_layers": (0, "runs on the CPU only"), "main_gpu": 
 _UNSUPPORTED_KEYWORDS = {"kv_overrides": None, "rope_freq_base": 0.0, "rope_freq_scale": 0.0,
                          "yarn_ext_factor": -1.0, "yarn_attn_factor": 1.0, "yarn_beta_fast": 32.0,
                          "yarn_beta_slow": 1.0, "yarn_orig_ctx": 0, "lora_base": None, "lora_path": None,
-                         "lora_scale": 1.0, "draft_model": None, "chat_handler": None, "tokenizer": None,
+                         "lora_scale": 1.0, "chat_handler": None, "tokenizer": None,
                          "spm_infill": False}
 
 
@@ -118,7 +120,8 @@ class Llama:
                  n_threads: Optional[int] = None, n_threads_batch: Optional[int] = None,
                  pooling_type: int = LLAMA_POOLING_TYPE_UNSPECIFIED, logits_all: bool = False,
                  embedding: bool = False, last_n_tokens_size: int = 64, chat_format: Optional[str] = None,
-                 type_k: Optional[int] = None, type_v: Optional[int] = None, verbose: bool = True, **kwargs):
+                 type_k: Optional[int] = None, type_v: Optional[int] = None, verbose: bool = True,
+                 draft_model=None, **kwargs):
         self.model_path = os.fspath(model_path)
         self.verbose = verbose
         # What pickling re-creates the Llama from (llama-cpp-python's __getstate__ gives its arguments).
@@ -126,8 +129,13 @@ class Llama:
                                use_mlock=use_mlock, seed=seed, n_ctx=n_ctx, n_batch=n_batch, n_threads=n_threads,
                                n_threads_batch=n_threads_batch, pooling_type=pooling_type, logits_all=logits_all,
                                embedding=embedding, last_n_tokens_size=last_n_tokens_size, chat_format=chat_format,
-                               type_k=type_k, type_v=type_v, verbose=verbose, **kwargs)
+                               type_k=type_k, type_v=type_v, verbose=verbose, draft_model=draft_model, **kwargs)
         self._check_constructor_keywords(kwargs, n_threads, n_threads_batch, type_k, type_v)
+        if draft_model is not None and not callable(draft_model):
+            raise TypeError(f"Llama: draft_model must be a LlamaDraftModel (callable), got {type(draft_model).__name__}")
+        self.draft_model = draft_model
+        if draft_model is not None:
+            logits_all = True  # verifying drafts samples from every position's logits (llama-cpp-python too)
         if not os.path.exists(self.model_path):
             raise ValueError(f"Model path does not exist: {self.model_path}")
         try:
@@ -370,12 +378,14 @@ class Llama:
             self.reset()
         sample_idx = self.n_tokens + len(tokens) - 1
         while True:
+            tokens = self._with_drafts(tokens)
             self.eval(tokens)
             while sample_idx < self.n_tokens:
                 if sample_idx != self.n_tokens - 1 and not self._logits_all:
                     raise RuntimeError("generate: sampling after tokens sent to the generator (drafts) needs the "
                                        "logits of every position: create the Llama with logits_all=True")
-                token = self._sampler.sample(self._input_ids, self.scores[sample_idx])
+                # The processors see the tokens up to this position, not the drafts after it.
+                token = self._sampler.sample(self.input_ids[: sample_idx + 1], self.scores[sample_idx])
                 sample_idx += 1
                 if stopping_criteria is not None and stopping_criteria(self._input_ids[:sample_idx],
                                                                        self.scores[sample_idx - 1]):
@@ -386,6 +396,16 @@ class Llama:
                     self.n_tokens = sample_idx
                     self._requires_eval = True
                     break
+
+    def _with_drafts(self, tokens: List[int]) -> List[int]:
+        """tokens followed by the draft model's proposal for what comes after them (cut to the context)."""
+        room = self._n_ctx - self.n_tokens - len(tokens)
+        if self.draft_model is None or not tokens or room <= 0:
+            return tokens
+        n = self.n_tokens + len(tokens)
+        self.input_ids[self.n_tokens:n] = tokens
+        draft = [int(t) for t in self.draft_model(self.input_ids[:n])]
+        return tokens + draft[:room]
 
     longest_token_prefix = staticmethod(longest_token_prefix)
 

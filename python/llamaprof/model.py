@@ -133,6 +133,32 @@ def _seed(seed: Optional[int]) -> int:
     return seed & _U64  # -1 and friends wrap like C's uint64_t
 
 
+_SPECULATIVE_KEYS = ("draft_max", "ngram_min", "ngram_max", "draft_oracle", "draft_model")
+
+
+def _speculative_args(speculative) -> dict:
+    """The engine's speculative-decoding arguments from Model.generate's speculative=."""
+    if speculative is None:
+        return {}
+    if hasattr(speculative, "native_params"):
+        return speculative.native_params()
+    if isinstance(speculative, dict):
+        unknown = sorted(set(speculative) - set(_SPECULATIVE_KEYS))
+        if unknown:
+            raise ValueError(f"speculative: unknown keys {unknown} (known: {', '.join(_SPECULATIVE_KEYS)})")
+        args = {k: int(v) for k, v in speculative.items() if k not in ("draft_oracle", "draft_model")}
+        if "draft_oracle" in speculative:
+            args["draft_oracle"] = [int(t) for t in speculative["draft_oracle"]]
+        if speculative.get("draft_model") is not None:
+            draft = speculative["draft_model"]
+            if not isinstance(draft, Model):
+                raise TypeError(f"speculative: draft_model must be a llamaprof.Model, got {type(draft).__name__}")
+            args["draft_model"] = draft._engine
+        return args
+    raise TypeError(f"speculative: expected a LlamaPromptLookupDecoding or a dict, got {type(speculative).__name__} "
+                    "(a separate draft model is not supported)")
+
+
 def _stop_list(stop) -> List[str]:
     if stop is None:
         return []
@@ -206,7 +232,7 @@ class Model:
     # --- generation --------------------------------------------------------------------------
     def _start(self, prompt, stream, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, stop, seed,
                top_candidates, repeat_last_n, frequency_penalty, presence_penalty, add_bos, special, logprobs,
-               keep_cache, ignore_eos=False, grammar=None):
+               keep_cache, ignore_eos=False, grammar=None, speculative=None):
         from .llama_grammar import native_grammar
 
         return self._engine.start(prompt, stream=stream, logprobs=bool(logprobs), max_tokens=int(max_tokens),
@@ -216,14 +242,15 @@ class Model:
                                   presence_penalty=float(presence_penalty), stop=_stop_list(stop),
                                   seed=_seed(seed), top_candidates=int(top_candidates), add_bos=add_bos,
                                   special=bool(special), keep_cache=bool(keep_cache),
-                                  ignore_eos=bool(ignore_eos), grammar=native_grammar(grammar))
+                                  ignore_eos=bool(ignore_eos), grammar=native_grammar(grammar),
+                                  **_speculative_args(speculative))
 
     def generate(self, prompt: Text, max_tokens: int = 128, temperature: float = 0.8, top_k: int = 40,
                  top_p: float = 0.95, min_p: float = 0.05, repeat_penalty: float = 1.1, stop=None,
                  seed: Optional[int] = None, top_candidates: int = 0, *, repeat_last_n: int = 64,
                  frequency_penalty: float = 0.0, presence_penalty: float = 0.0, add_bos: Optional[bool] = None,
                  special: bool = False, logprobs: bool = False, keep_cache: bool = False,
-                 ignore_eos: bool = False, grammar=None) -> Completion:
+                 ignore_eos: bool = False, grammar=None, speculative=None) -> Completion:
         """Generates from prompt; the defaults are the CLI's (`llamaprof run`).
 
         max_tokens <= 0: until EOS, a stop string or a full context. temperature <= 0: greedy.
@@ -232,11 +259,16 @@ class Model:
         in the KV cache instead of starting over. ignore_eos: keep generating past end-of-generation
         tokens (fixed-length runs, as `llamaprof run --ignore-eos`). grammar: a LlamaGrammar; every
         token keeps the text in its language and generation stops ("stop") once the text is complete
-        and nothing can follow.
+        and nothing can follow. speculative: a LlamaPromptLookupDecoding (prompt lookup drafts,
+        verified in one forward pass each; the output is the same as without), or a dict of
+        draft_max, ngram_min, ngram_max, draft_oracle (benchmarks: a reference continuation to
+        draft) and draft_model (a Model with the same vocabulary that drafts greedily instead of
+        prompt lookup; busy while this generation runs); timings then count drafts (draft_tokens,
+        draft_accepted) and passes (gen_passes).
         """
         job = self._start(prompt, False, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, stop, seed,
                           top_candidates, repeat_last_n, frequency_penalty, presence_penalty, add_bos, special,
-                          logprobs, keep_cache, ignore_eos, grammar)
+                          logprobs, keep_cache, ignore_eos, grammar, speculative)
         return Completion._from(job.result())
 
     def stream(self, prompt: Text, max_tokens: int = 128, temperature: float = 0.8, top_k: int = 40,
@@ -244,14 +276,14 @@ class Model:
                seed: Optional[int] = None, top_candidates: int = 0, *, repeat_last_n: int = 64,
                frequency_penalty: float = 0.0, presence_penalty: float = 0.0, add_bos: Optional[bool] = None,
                special: bool = False, logprobs: bool = False, keep_cache: bool = False,
-               ignore_eos: bool = False, grammar=None) -> Stream:
+               ignore_eos: bool = False, grammar=None, speculative=None) -> Stream:
         """Like generate(), but returns a Stream that yields each Token as soon as it is sampled.
 
         The text of the tokens joined equals generate()'s text for the same arguments.
         """
         return Stream(self._start(prompt, True, max_tokens, temperature, top_k, top_p, min_p, repeat_penalty,
                                   stop, seed, top_candidates, repeat_last_n, frequency_penalty, presence_penalty,
-                                  add_bos, special, logprobs, keep_cache, ignore_eos, grammar))
+                                  add_bos, special, logprobs, keep_cache, ignore_eos, grammar, speculative))
 
     def cancel(self) -> None:
         """Stops the generation running on this model (from another thread): "cancelled"."""

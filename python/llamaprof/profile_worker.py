@@ -1,7 +1,8 @@
 """One profiled run through the Python binding, for `llamaprof profile --front-ends python`.
 
     python3 -m llamaprof.profile_worker --model M --threads N --max-tokens N --prompt-file F
-                                        [--trace FILE] [--top N] [--seed S] [--ctx N] [--load-only]
+                                        [--trace FILE] [--top N] [--seed S] [--ctx N] [--draft-max K]
+                                        [--load-only]
 
 Prints one JSON record on stdout with the same fields as the C++ `llamaprof profile-worker`
 (src/profile/worker.h), measured the same way, so that the two front ends can be compared field by
@@ -71,6 +72,7 @@ def _parse(argv):
     p.add_argument("--trace")
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--draft-max", type=int, default=0)
     p.add_argument("--load-only", action="store_true")
     return p.parse_args(argv)
 
@@ -110,7 +112,8 @@ def run(args):
     # ignored, as in every engine of the matrix, so all of them generate max_tokens.
     gen_start = _sample()
     stream = model.stream(prompt, max_tokens=args.max_tokens, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
-                          repeat_penalty=1.1, seed=args.seed, top_candidates=args.top, ignore_eos=True)
+                          repeat_penalty=1.1, seed=args.seed, top_candidates=args.top, ignore_eos=True,
+                          speculative={"draft_max": args.draft_max} if args.draft_max > 0 else None)
     first_token = None
     for tok in stream:
         if first_token is None:
@@ -148,6 +151,9 @@ def run(args):
     prompt_evals = math.ceil(t["prompt_tokens"] / model.n_batch)
     rec["decode_evals"] = stats["n_evals"] - prompt_evals
     rec["decode_ms"] = stats["eval_ms"] - t["prompt_ms"]
+    rec["draft_max"] = args.draft_max
+    for key in ("gen_passes", "draft_tokens", "draft_accepted"):
+        rec[key] = t[key]
     rec["peak_rss_mb"] = _peak_rss_mb()
     huge = model.weights_huge_pages_pct  # after the run: every weight has been read and mapped
     if huge is not None:

@@ -50,6 +50,7 @@ struct Context::Impl {
   int n_logits_rows = 0;      // rows of `logits` holding results of the last eval()
   std::vector<float> hidden;  // [last eval's positions][n_embd] when params.embeddings
   int n_outputs = 0;          // positions of the last eval()
+  int outputs_base = 0;       // n_past before the last eval()
   OpProfile profile;
   EvalStats stats;
 
@@ -96,8 +97,11 @@ Context::Context(Context&&) noexcept = default;
 Context& Context::operator=(Context&&) noexcept = default;
 Context::~Context() = default;
 
-std::span<const float> Context::eval(std::span<const TokenId> tokens) {
+std::span<const float> Context::eval(std::span<const TokenId> tokens) { return eval(tokens, false); }
+
+std::span<const float> Context::eval(std::span<const TokenId> tokens, bool all_logits) {
   Impl& s = *impl_;
+  const bool all = s.params.logits_all || all_logits;
   const int n_vocab = s.model->hparams().n_vocab;
   const int n_past = s.cache.n_past();
   if (tokens.empty()) return logits();
@@ -115,7 +119,7 @@ std::span<const float> Context::eval(std::span<const TokenId> tokens) {
     }
   }
   const int n = int(tokens.size());
-  const size_t need = size_t(s.params.logits_all ? n : 1) * size_t(n_vocab);
+  const size_t need = size_t(all ? n : 1) * size_t(n_vocab);
   if (s.logits.size() < need) s.logits.resize(need);  // grows only for logits_all over longer evals
   const size_t n_embd = size_t(s.model->hparams().n_embd);
   if (s.params.embeddings && s.hidden.size() < size_t(n) * n_embd) s.hidden.resize(size_t(n) * n_embd);
@@ -125,18 +129,16 @@ std::span<const float> Context::eval(std::span<const TokenId> tokens) {
     const int nb = std::min(s.params.n_batch, n - i);
     const bool last = i + nb == n;
     // Earlier chunks skip the output projection unless every position's logits are wanted.
-    float* out = s.params.logits_all ? s.logits.data() + size_t(i) * size_t(n_vocab)
-                 : last             ? s.logits.data()
-                                    : nullptr;
+    float* out = all ? s.logits.data() + size_t(i) * size_t(n_vocab) : last ? s.logits.data() : nullptr;
     float* hidden = s.params.embeddings ? s.hidden.data() + size_t(i) * n_embd : nullptr;
-    forward(*s.model, tokens.data() + i, nb, s.cache, s.buffers, s.pool, s.params.logits_all, out, s.options,
-            s.profile, hidden);
+    forward(*s.model, tokens.data() + i, nb, s.cache, s.buffers, s.pool, all, out, s.options, s.profile, hidden);
     ++s.stats.n_evals;
   }
   s.stats.n_tokens += n;
   s.stats.eval_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  s.n_logits_rows = s.params.logits_all ? n : 1;
+  s.n_logits_rows = all ? n : 1;
   s.n_outputs = n;
+  s.outputs_base = n_past;
   return logits();
 }
 
@@ -147,8 +149,9 @@ std::span<const float> Context::logits() const {
 }
 
 std::span<const float> Context::logits_at(int i) const {
-  if (!impl_->params.logits_all) {
-    throw Error(ErrorKind::InvalidArgument, "logits_at() needs a context created with logits_all");
+  if (!impl_->params.logits_all && impl_->n_logits_rows < impl_->n_outputs) {
+    throw Error(ErrorKind::InvalidArgument,
+                "logits_at() needs a context created with logits_all (or eval() with all_logits)");
   }
   if (i < 0 || i >= impl_->n_logits_rows) {
     throw Error(ErrorKind::InvalidArgument, "logits_at(" + std::to_string(i) + "): the last eval had " +
@@ -191,6 +194,13 @@ void Context::kv_truncate(int n) {
   }
   // A linear cache: positions >= n are simply overwritten by the next eval().
   impl_->cache.set_n_past(n);
+  // Cut inside the last eval whose every row was kept (speculative decoding's rollback): the rows
+  // of the kept positions stay, so logits() follows the last token in the cache.
+  Impl& s = *impl_;
+  if (s.n_logits_rows > 1 && n > s.outputs_base && n < s.outputs_base + s.n_outputs) {
+    s.n_outputs = n - s.outputs_base;
+    s.n_logits_rows = s.n_outputs;
+  }
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "llamaprof/error.h"
+#include "model/speculative.h"
 #include "model/stop_scan.h"
 #include "sampling/grammar_stage.h"
 #include "tokenizer/tokenizer.h"
@@ -46,6 +47,13 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
                     (ctx.n_past() ? " (after " + std::to_string(ctx.n_past()) + " cached)" : std::string()) +
                     " but the context holds " + std::to_string(ctx.n_ctx()) + " tokens");
   }
+  const SpeculativeParams& spec = params.speculative;
+  validate(spec);
+  if (spec.draft_context == &ctx) {
+    throw Error(ErrorKind::InvalidArgument, "the draft model's context must not be the generating context");
+  }
+  std::optional<DraftModel> draft_model;  // checks the vocabulary before anything is evaluated
+  if (spec.draft_context) draft_model.emplace(*spec.draft_context, model);
   StopScanner stops(params.stop);
   auto cancelled = [&] { return params.cancel && params.cancel->load(std::memory_order_relaxed); };
 
@@ -69,6 +77,11 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
   Tokenizer::StreamDecoder decoder(tok, /*continues_text=*/true);
   const auto gen_start = Clock::now();
   auto step_start = gen_start;
+  // The last generation pass: batch[0] is the token emitted before it, batch[1..] the drafts, at
+  // positions base..; logits row `row` is the one in use. Row j+1 stays valid only while the
+  // token emitted from row j equals batch[j + 1].
+  std::vector<TokenId> batch, draft;
+  int base = 0, row = 0;
 
   for (;;) {
     if (grammar && !grammar->can_continue()) {
@@ -112,22 +125,60 @@ GenerateResult generate(Context& ctx, std::span<const TokenId> prompt_ids, const
     step.id = id;
     step.latency_ms = ms_since(step_start);
     if (stopped) r.finish_reason = "stop";
+    step.logits = logits;
     if (params.on_token && !params.on_token(step) && !stopped) {
       r.finish_reason = "cancelled";
       stopped = true;
     }
+    step.logits = {};
     r.steps.push_back(std::move(step));
     if (stopped) break;
     const bool done = params.max_tokens > 0 && int(r.tokens.size()) >= params.max_tokens;
     if (done) continue;  // no need to evaluate a token nothing will follow
+    if (row + 1 < int(batch.size()) && batch[size_t(row) + 1] == id) {
+      ++row;  // the draft was the sampler's pick: its position's logits are already computed
+      ++r.timings.draft_accepted;
+      step_start = Clock::now();
+      logits = ctx.logits_at(row);
+      continue;
+    }
+    if (!batch.empty()) ctx.kv_truncate(base + row + 1);  // rejected drafts leave the cache
     if (ctx.n_past() >= ctx.n_ctx()) {
       r.finish_reason = "length";  // the context is full
       break;
     }
     if (cancelled()) continue;
     step_start = Clock::now();
-    logits = ctx.eval(std::span<const TokenId>(&r.tokens.back(), 1));
+    draft.clear();
+    if (spec.draft_max > 0) {
+      // Drafts that fit in the context and in one batch, and that max_tokens can still use.
+      int n_draft = std::min({spec.draft_max, ctx.n_ctx() - ctx.n_past() - 1, ctx.n_batch() - 1});
+      if (params.max_tokens > 0) n_draft = std::min(n_draft, params.max_tokens - int(r.tokens.size()) - 1);
+      if (!spec.oracle.empty()) {
+        const size_t from = std::min(r.tokens.size(), spec.oracle.size());
+        const size_t to = std::min(spec.oracle.size(), from + size_t(std::max(n_draft, 0)));
+        draft.assign(spec.oracle.begin() + ptrdiff_t(from), spec.oracle.begin() + ptrdiff_t(to));
+      } else if (draft_model) {
+        draft_model->draft(history, n_draft, draft);
+      } else {
+        prompt_lookup_draft(history, spec.ngram_min, spec.ngram_max, n_draft, draft);
+      }
+    }
+    batch.assign(1, id);
+    batch.insert(batch.end(), draft.begin(), draft.end());
+    base = ctx.n_past();
+    row = 0;
+    ++r.timings.gen_passes;
+    r.timings.draft_tokens += int(draft.size());
+    if (draft.empty()) {
+      logits = ctx.eval(batch);
+    } else {
+      ctx.eval(batch, /*all_logits=*/true);
+      logits = ctx.logits_at(0);
+    }
   }
+  // Drafts after the last position used leave the cache, as after a plain run.
+  if (!batch.empty() && ctx.n_past() > base + row + 1) ctx.kv_truncate(base + row + 1);
   // Not cut by a stop string: what the decoder or the stop-string hold kept back is text too.
   // The pieces handed out are always a prefix of r.text.
   stops.finish(decoder.flush());  // nothing when a stop string cut the text

@@ -28,6 +28,7 @@ struct RunSpec {
   int n_ctx = 2048;
   uint64_t seed = 42;
   int top_candidates = 10;
+  int draft_max = 0;        // speculative decoding by prompt lookup (llamaprof engines only)
   std::string trace_path;   // one JSON line per token (index, id, text, latency_ms, candidates)
   double timeout_s = 0;
 };

@@ -31,6 +31,7 @@ class LlamaprofEngine : public Engine {
         "--prompt-file", r.prompt_file, "--top", std::to_string(r.top_candidates), "--seed", std::to_string(r.seed),
         "--ctx", std::to_string(r.n_ctx)};
     argv.insert(argv.end(), common.begin(), common.end());
+    if (r.draft_max > 0) argv.insert(argv.end(), {"--draft-max", std::to_string(r.draft_max)});
     if (!r.trace_path.empty()) argv.insert(argv.end(), {"--trace", r.trace_path});
     return argv;
   }

@@ -58,6 +58,12 @@ void check_options(const MatrixOptions& o) {
   }
   if (o.shard_count < 1 || o.shard_index < 1 || o.shard_index > o.shard_count) bad("--shard must be K/N with 1 <= K <= N");
   if (o.server_pid < 0) bad("--server-pid must be a process id");
+  if (o.draft_max < 0) bad("--draft-max must be >= 0");
+  for (const auto& e : o.front_ends) {
+    if (o.draft_max > 0 && e != "llamaprof" && e != "cli" && e != "llamaprof-python" && e != "python") {
+      bad("--draft-max: engine '" + e + "' has no prompt-lookup decoding here (only llamaprof and llamaprof-python)");
+    }
+  }
 }
 
 // Loads each model once in this process (mapping only: no weight page is touched) for its
@@ -280,6 +286,7 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
       spec.n_ctx = n_ctx;
       spec.seed = o.seed;
       spec.top_candidates = o.top_candidates;
+      spec.draft_max = o.draft_max;
       spec.trace_path = (out / trace_name).string();
       spec.timeout_s = o.timeout_s;
       std::error_code rm;
@@ -406,6 +413,10 @@ std::vector<nlohmann::json> run_matrix(const MatrixOptions& in, const std::funct
         rec["gen_gbps"] = gbps;
         rec["decode_gbps"] = decode_s > 0 ? bpt * rec.value("decode_evals", 0.0) / decode_s / 1e9 : 0.0;
         rec["bw_limit_gbps"] = bw[cell.threads];
+        // Speculative decoding reads the weights once per pass for several tokens: the weight
+        // bytes per generated token (the first token is the prompt pass's).
+        const double passes = rec.value("gen_passes", 0.0), tokens = rec.value("comp_tokens", 0.0);
+        if (passes > 0 && tokens > 1) rec["effective_bytes_per_token"] = bpt * passes / (tokens - 1);
         rec["pct_bw_limit"] = bw[cell.threads] > 0 ? 100.0 * gbps / bw[cell.threads] : 0.0;
         if (fs::exists(spec.trace_path, rm)) rec["trace_file"] = trace_name;
         if (!rec["disturbed"].get<bool>()) cell_infer[ci].push_back(rec.value("time_infer", 0.0));

@@ -35,6 +35,7 @@ struct MatrixOptions {
   int top_candidates = 10;
   uint64_t seed = 42;
   int n_ctx = 0;                         // 0: kDefaultCtx for every engine
+  int draft_max = 0;                     // speculative decoding by prompt lookup (llamaprof engines only)
   std::string cli;                       // the llamaprof executable (default: this process's)
   std::string python = "python3";
   std::string python_path;               // PYTHONPATH for the Python worker (default: found beside the CLI)

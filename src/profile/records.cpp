@@ -171,6 +171,14 @@ std::string run_block(const nlohmann::json& r) {
   }
   line("bandwidth:", num(r, "gen_gbps", "%.2f") + " GB/s = " + num(r, "pct_bw_limit", "%.1f") + "% of " +
                          num(r, "bw_limit_gbps", "%.1f") + " GB/s");
+  if (r.value("draft_max", 0) > 0) {  // speculative decoding: weights read per token produced
+    std::snprintf(buf, sizeof buf, "%lld of %lld drafts accepted, %lld passes, %.1f MB weights per token",
+                  static_cast<long long>(r.value("draft_accepted", int64_t(0))),
+                  static_cast<long long>(r.value("draft_tokens", int64_t(0))),
+                  static_cast<long long>(r.value("gen_passes", int64_t(0))),
+                  r.value("effective_bytes_per_token", 0.0) / 1e6);
+    line("speculative:", buf);
+  }
   line("model_fn:", str("model_fn"));
   std::string output = str("output");
   for (char& c : output) {

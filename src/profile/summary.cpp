@@ -341,6 +341,28 @@ json summarize_runs(const std::vector<json>& records) {
     }
   }
 
+  // Speculative decoding (--draft-max): acceptance over all steady runs, weights read per token.
+  s["speculative"] = json::array();
+  for (const auto& m : models) {
+    for (int t : thread_set) {
+      Records rs = steady(where(of_model(m), [&](const json& r) {
+        return r.value("n_threads", 0) == t && r.value("draft_max", 0) > 0 && r.contains("effective_bytes_per_token");
+      }));
+      if (rs.empty()) continue;
+      double drafted = 0, accepted = 0;
+      for (const json* r : rs) {
+        drafted += num(*r, "draft_tokens");
+        accepted += num(*r, "draft_accepted");
+      }
+      s["speculative"].push_back({{"model", m},
+                                  {"n_threads", t},
+                                  {"draft_max", rs[0]->value("draft_max", 0)},
+                                  {"acceptance", drafted > 0 ? accepted / drafted : 0.0},
+                                  {"effective_bytes_per_token", median_key(rs, "effective_bytes_per_token")},
+                                  {"bytes_per_token", num(*rs[0], "bytes_per_token")}});
+    }
+  }
+
   // Headline: medians across models of the comparisons above.
   json h;
   auto med = [](const json& arr, const char* key, const std::function<bool(const json&)>& keep) {
@@ -444,6 +466,17 @@ std::string summary_text(const json& s) {
     }
     out += "\n== Memory bandwidth during generation (steady state, medians) ==\n";
     out += table({"model", "thr", "MB/token", "GB/s", "limit GB/s", "% of limit", "on 2 MiB pages"}, rows);
+  }
+  if (s.contains("speculative") && !s["speculative"].empty()) {
+    std::vector<std::vector<std::string>> rows;
+    for (const json& b : s["speculative"]) {
+      rows.push_back({b["model"].get<std::string>(), std::to_string(b["n_threads"].get<int>()),
+                      std::to_string(b["draft_max"].get<int>()), fmt("%.1f%%", 100 * b["acceptance"].get<double>()),
+                      fmt("%.1f", b["bytes_per_token"].get<double>() / 1e6),
+                      fmt("%.1f", b["effective_bytes_per_token"].get<double>() / 1e6)});
+    }
+    out += "\n== Speculative decoding (steady state; weights read per forward pass and per token produced) ==\n";
+    out += table({"model", "thr", "draft max", "accepted", "MB/pass", "MB/token"}, rows);
   }
   if (!s["engine_ratios"].empty()) {
     std::vector<std::vector<std::string>> rows;

@@ -111,6 +111,7 @@ nlohmann::json run_worker(const WorkerOptions& o, const CpuSample& process_start
   gp.max_tokens = o.max_tokens;
   gp.sampler.seed = o.seed;
   gp.top_candidates = o.top_candidates;
+  gp.speculative.draft_max = o.draft_max;
   gp.ignore_eos = true;  // every engine of the matrix generates max_tokens (llama.cpp: --ignore-eos)
   gp.on_token = [&](const GenerateStep& step) {
     if (!first_token) first_token = sample_now();
@@ -152,6 +153,10 @@ nlohmann::json run_worker(const WorkerOptions& o, const CpuSample& process_start
   const int64_t prompt_evals = (int64_t(t.prompt_tokens) + ctx.n_batch() - 1) / ctx.n_batch();
   rec["decode_evals"] = stats.n_evals - prompt_evals;
   rec["decode_ms"] = stats.eval_ms - t.prompt_ms;
+  rec["draft_max"] = o.draft_max;
+  rec["gen_passes"] = t.gen_passes;
+  rec["draft_tokens"] = t.draft_tokens;
+  rec["draft_accepted"] = t.draft_accepted;
   rec["peak_rss_mb"] = peak_rss_mb();
   if (const auto huge = model.weights_huge_pages_pct()) rec["weights_huge_pages_pct"] = *huge;
   return rec;

@@ -23,6 +23,7 @@ struct WorkerOptions {
   int top_candidates = 10; // per-token trace detail
   uint64_t seed = 42;
   std::string trace_path;  // one JSON line per generated token; empty: no trace
+  int draft_max = 0;       // speculative decoding by prompt lookup: drafts per pass (0: off)
   bool load_only = false;  // load the model and the context, then stop (cold-load benchmarks)
 };
 
@@ -35,7 +36,8 @@ struct WorkerOptions {
 // (= prompt + gen), prompt_tokens, comp_tokens, prompt_tps, gen_tps, sample_ms, finish_reason,
 // output, cpu.{start,load,prompt,gen}.{wall_s,user_s,sys_s,util}, threads.{busy_s,spin_s,sleep_s,
 // busy,spin,sleep} (shares of the pool's wall time during inference), decode_evals, decode_ms
-// (single-token forward passes and their time: the roofline's denominator).
+// (generation forward passes and their time: the roofline's denominator), draft_max,
+// gen_passes, draft_tokens, draft_accepted (speculative decoding; gen_passes = decode_evals).
 nlohmann::json run_worker(const WorkerOptions& options, const CpuSample& process_start);
 
 // The trace line format shared with `llamaprof run --trace`: index, id, text, latency_ms,

@@ -59,6 +59,9 @@ void register_profile(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--top", o->m.top_candidates, "candidates per token in the traces")->capture_default_str();
   cmd->add_option("--seed", o->m.seed, "sampler seed (the same in every run)")->capture_default_str();
+  cmd->add_option("--draft-max", o->m.draft_max,
+                  "speculative decoding by prompt lookup in the llamaprof engines: drafts per pass (0: off)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--ctx", o->m.n_ctx, "context length, the same for every engine (0: 2048)");
   cmd->add_option("--python", o->m.python, "Python interpreter for llamaprof-python and llama-cpp-python")
       ->capture_default_str();

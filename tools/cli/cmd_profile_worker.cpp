@@ -35,6 +35,8 @@ void register_profile_worker(CLI::App& app, int* exit_code) {
   cmd->add_option("--trace", o->w.trace_path, "write one JSON line per generated token to FILE");
   cmd->add_option("--top", o->w.top_candidates, "candidates per token in the trace")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", o->w.seed, "sampler seed");
+  cmd->add_option("--draft-max", o->w.draft_max, "speculative decoding by prompt lookup: drafts per pass (0: off)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--load-only", o->w.load_only, "load the model and context, then stop");
   cmd->callback([o, exit_code] {
     if (!o->prompt_file.empty()) {

@@ -57,6 +57,9 @@ struct RunOptions {
   std::string messages_file;
   std::string chat_template;
   GrammarOptions grammar;
+  SpeculativeParams speculative;  // --draft-max, --lookup-ngram-min/max
+  std::string draft_oracle_file;  // benchmarks: draft these ids (JSON array) instead of lookup
+  std::string draft_model;        // a model with the same vocabulary drafting greedily
 };
 
 std::string read_all(std::istream& in) {
@@ -87,7 +90,8 @@ nlohmann::json candidates_json(const std::vector<TokenCandidate>& cands) {
 nlohmann::json timings_json(const Timings& t) {
   return {{"load_ms", t.load_ms},       {"prompt_tokens", t.prompt_tokens}, {"prompt_ms", t.prompt_ms},
           {"prompt_tps", t.prompt_tps}, {"gen_tokens", t.gen_tokens},       {"gen_ms", t.gen_ms},
-          {"gen_tps", t.gen_tps},       {"sample_ms", t.sample_ms}};
+          {"gen_tps", t.gen_tps},       {"sample_ms", t.sample_ms},         {"gen_passes", t.gen_passes},
+          {"draft_tokens", t.draft_tokens}, {"draft_accepted", t.draft_accepted}};
 }
 
 // A JSON array of token ids (benchmarks feed both engines the very same ids; parity tests score
@@ -158,6 +162,15 @@ int run(const RunOptions& o) {
   cp.type_k = o.cache_type_k;
   cp.type_v = o.cache_type_v;
   Context ctx(model, cp);
+  // The draft model gets a context as long as the target's, with the same threads and batch.
+  std::optional<Model> draft_model;
+  std::optional<Context> draft_ctx;
+  if (!o.draft_model.empty()) {
+    draft_model.emplace(Model::load(o.draft_model, mp));
+    ContextParams dp = cp;
+    dp.n_ctx = ctx.n_ctx();
+    draft_ctx.emplace(*draft_model, dp);
+  }
   std::string chat_text;  // the rendered chat prompt
   if (o.chat) prompt_ids = chat_prompt_ids(model, o, messages, chat_text);
   const bool from_ids = o.chat || !o.prompt_ids_file.empty();
@@ -177,6 +190,11 @@ int run(const RunOptions& o) {
   gp.ignore_eos = o.ignore_eos;
   if (!o.force_ids_file.empty()) gp.forced_tokens = load_prompt_ids(o.force_ids_file);
   gp.grammar = grammar;
+  gp.speculative = o.speculative;
+  if (!o.draft_oracle_file.empty()) {
+    gp.speculative.oracle = load_prompt_ids(o.draft_oracle_file);
+  }
+  if (draft_ctx) gp.speculative.draft_context = &*draft_ctx;
   gp.cancel = &g_interrupted;
   size_t printed = 0;
   gp.on_token = [&](const GenerateStep& step) {
@@ -231,6 +249,11 @@ int run(const RunOptions& o) {
     std::fprintf(stderr, "generate: %10.2f ms / %5d tokens (%8.2f tokens/s)\n", t.gen_ms, t.gen_tokens,
                  t.gen_tps);
     std::fprintf(stderr, "sampling: %10.2f ms\n", t.sample_ms);
+    if (gp.speculative.draft_max > 0) {
+      std::fprintf(stderr, "drafts:   %5d accepted of %5d (%5.1f%%), %d passes, %.2f tokens/pass\n", t.draft_accepted,
+                   t.draft_tokens, t.draft_tokens ? 100.0 * t.draft_accepted / t.draft_tokens : 0.0, t.gen_passes,
+                   t.gen_passes ? double(t.gen_tokens - 1) / t.gen_passes : 0.0);
+    }
     std::fprintf(stderr, "finish:   %s (%d threads, ctx %d, batch %d)\n", r.finish_reason.c_str(),
                  ctx.n_threads(), ctx.n_ctx(), ctx.n_batch());
     if (huge) {
@@ -261,6 +284,34 @@ void register_run(CLI::App& app, int* exit_code) {
   add_cache_type_options(cmd, o->cache_type_k, o->cache_type_v);
   add_sampling_options(cmd, o->sampler);
   add_grammar_options(cmd, o->grammar);
+  auto* draft_max = cmd->add_option("--draft-max", o->speculative.draft_max,
+                  "speculative decoding (prompt lookup, or --draft-model): draft up to K tokens per forward "
+                  "pass (0: off)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  auto* ngram_min =
+      cmd->add_option("--lookup-ngram-min", o->speculative.ngram_min, "prompt lookup: the shortest n-gram matched")
+      ->check(CLI::PositiveNumber)
+      ->needs(draft_max)
+      ->capture_default_str();
+  auto* ngram_max =
+      cmd->add_option("--lookup-ngram-max", o->speculative.ngram_max, "prompt lookup: the longest n-gram, tried first")
+      ->check(CLI::PositiveNumber)
+      ->needs(draft_max)
+      ->capture_default_str();
+  auto* oracle = cmd->add_option("--draft-oracle", o->draft_oracle_file,
+                  "benchmarks only: draft the ids in FILE (a JSON array: a reference continuation) instead "
+                  "of prompt lookup")
+      ->needs(draft_max)
+      ->excludes(ngram_min)
+      ->excludes(ngram_max);
+  cmd->add_option("--draft-model", o->draft_model,
+                  "speculative decoding with a draft model (a smaller GGUF file with the same vocabulary) instead of "
+                  "prompt lookup: it proposes --draft-max tokens greedily")
+      ->needs(draft_max)
+      ->excludes(ngram_min)
+      ->excludes(ngram_max)
+      ->excludes(oracle);
   cmd->add_option("--stop", o->stop, "stop string (repeatable); not included in the output");
   cmd->add_option("--top-candidates", o->top_candidates,
                   "record the K most likely tokens per step (with p and logprob) in --json/--trace")
