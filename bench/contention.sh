@@ -28,7 +28,14 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs; $(da
 
 competitor=""
 start_competitor() { sh -c 'while :; do :; done' & competitor=$!; sleep 0.5; }
-stop_competitor() { [[ -n "$competitor" ]] && kill "$competitor" 2>/dev/null && wait "$competitor" 2>/dev/null; competitor=""; }
+# (wait returns the killed shell's 143: not a failure of the benchmark under set -e.)
+stop_competitor() {
+  if [[ -n "$competitor" ]]; then
+    kill "$competitor" 2>/dev/null || true
+    wait "$competitor" 2>/dev/null || true
+  fi
+  competitor=""
+}
 trap stop_competitor EXIT
 
 # Mean decode tokens/s of one bench run.
