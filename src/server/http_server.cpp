@@ -156,13 +156,7 @@ struct HttpServer::Impl {
         guard(res, [&] {
           if (!embedder) throw ApiError(501, "this server was started without embeddings", "", "not_implemented");
           const RequestBody body = parse_json_body(req.body);
-          if (const auto m = body.find("model"); m != body.end() && !m->is_null()) {
-            if (!m->is_string() || (*m != opt.limits.alias && *m != opt.limits.model_path)) {
-              throw ApiError(404, "The model '" + (m->is_string() ? m->get<std::string>() : m->dump()) +
-                                      "' does not exist; this server serves '" + opt.limits.alias + "'",
-                             "model", "model_not_found");
-            }
-          }
+          check_model(body, opt.limits);
           res.set_content(json_text(embedder->respond(body, opt.limits.alias)), "application/json");
         });
       });

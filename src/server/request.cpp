@@ -93,15 +93,6 @@ const std::set<std::string>& known_fields(Endpoint e) {
   return e == Endpoint::Chat ? chat : completions;
 }
 
-void check_model(const json& body, const RequestLimits& limits) {
-  const json* v = field(body, "model");
-  if (!v) return;
-  if (!v->is_string()) wrong_type("model", "a string", *v);
-  const std::string name = v->get<std::string>();
-  if (name == limits.alias || name == limits.model_path) return;
-  throw ApiError(404, "The model '" + name + "' does not exist; this server serves '" + limits.alias + "'", "model",
-                 "model_not_found");
-}
 
 // A JSON schema given as an object (or `true`) -> its grammar; errors name the field.
 void schema_grammar(const json& schema, const std::string& name, GenRequest& r) {
@@ -246,6 +237,16 @@ std::vector<TokenId> chat_prompt(const json& body, const ChatFormat* format) {
 }
 
 }  // namespace
+
+void check_model(const json& body, const RequestLimits& limits) {
+  const json* v = field(body, "model");
+  if (!v) return;
+  if (!v->is_string()) wrong_type("model", "a string", *v);
+  const std::string name = v->get<std::string>();
+  if (name == limits.alias || name == limits.model_path) return;
+  throw ApiError(404, "The model '" + name + "' does not exist; this server serves '" + limits.alias + "'", "model",
+                 "model_not_found");
+}
 
 json parse_json_body(const std::string& body) {
   json j;

@@ -62,6 +62,9 @@ struct GenRequest {
 GenRequest parse_generation_request(Endpoint endpoint, const RequestBody& body, const RequestLimits& limits,
                                     const Model& model, const ChatFormat* chat_format);
 
+// "model", when given, must name the served model (its alias or file path): 404 otherwise.
+void check_model(const RequestBody& body, const RequestLimits& limits);
+
 // The body as JSON: 400 for malformed JSON or a body that is not an object.
 RequestBody parse_json_body(const std::string& body);
 
