@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -49,9 +50,10 @@ const gguf::Value& key(const TokenizerKeys& keys, const std::string& name) {
 // Small enough to build in milliseconds, with every dimension a multiple of 256 (K-quants apply).
 constexpr ModelPreset kMicro{"micro", "test", 256, 1, 512, 4, 2, 256, 10000.0f, 1e-5f, 0, true};
 
-std::vector<uint8_t> build(const Recipe& recipe, uint64_t seed, int threads, const TokenizerKeys& vocab) {
+std::vector<uint8_t> build(const Recipe& recipe, uint64_t seed, int threads, const TokenizerKeys& vocab,
+                           bool pooled = false) {
   gguf::Writer w;
-  add_model(w, kMicro, recipe, vocab, {seed, threads});
+  add_model(w, kMicro, recipe, vocab, {seed, threads, pooled});
   return w.to_bytes();
 }
 
@@ -283,6 +285,31 @@ TEST(MakeModel, WeightScalesAreThePromisedOnes) {
     EXPECT_NEAR(mean, e.mean, 0.1 * e.std + 1e-3) << e.name;
     EXPECT_NEAR(std, e.std, 0.1 * e.std) << e.name;
   }
+}
+
+// --pooled-blocks: deterministic, other bytes than the default, every block of a row a copy of a
+// real quantizer output, and the same weight distribution.
+TEST(MakeModel, PooledBlocksKeepTheDistribution) {
+  const TokenizerKeys vocab = small_vocab(2048);
+  const auto recipe = find_recipe("Q8_0");
+  ASSERT_TRUE(recipe);
+  const auto pooled = build(*recipe, 3, 2, vocab, true);
+  EXPECT_EQ(pooled, build(*recipe, 3, 1, vocab, true));
+  EXPECT_NE(pooled, build(*recipe, 3, 2, vocab, false));
+  const gguf::File f = gguf::File::from_bytes(pooled);
+  const double inv_sqrt_d = 1.0 / 16.0;
+  // token_embd and output have 2048 rows, more than the pool: they are the pooled ones.
+  const auto [embd_mean, embd_std] = stats(f, "token_embd.weight");
+  EXPECT_NEAR(embd_mean, 0, 0.1);
+  EXPECT_NEAR(embd_std, 1, 0.1);
+  const auto [out_mean, out_std] = stats(f, "output.weight");
+  EXPECT_NEAR(out_mean, 0, 0.1 * 5 * inv_sqrt_d);
+  EXPECT_NEAR(out_std, 5 * inv_sqrt_d, 0.1 * 5 * inv_sqrt_d);
+  // Rows are not copies of each other: the first two rows of output differ.
+  const gguf::TensorInfo* out = f.find_tensor("output.weight");
+  ASSERT_NE(out, nullptr);
+  const size_t row_bytes = size_t(out->nbytes / uint64_t(out->shape[1]));
+  EXPECT_NE(0, std::memcmp(out->data, out->data + row_bytes, row_bytes));
 }
 
 }  // namespace

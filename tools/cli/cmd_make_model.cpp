@@ -24,6 +24,7 @@ struct MakeModelArgs {
   uint64_t seed = 0;
   int threads = 0;
   bool list = false;
+  bool pooled_blocks = false;
   std::string vocab_file;
   std::string vocab_from;
 };
@@ -127,7 +128,7 @@ int run_make_model(const MakeModelArgs& a) {
   const model::TokenizerKeys tokenizer = load_vocab(a, *preset);
   const auto start = std::chrono::steady_clock::now();
   gguf::Writer writer;
-  model::add_model(writer, *preset, *recipe, tokenizer, {a.seed, a.threads});
+  model::add_model(writer, *preset, *recipe, tokenizer, {a.seed, a.threads, a.pooled_blocks});
   writer.write(a.output);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::fprintf(stderr, "make-model: %s %s seed %llu -> %s (%s) in %.1f s\n", std::string(preset->name).c_str(),
@@ -149,6 +150,9 @@ void register_make_model(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads", args->threads, "Generator threads (0: all cores; output does not depend on it)")
       ->default_val(0)
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--pooled-blocks", args->pooled_blocks,
+                "Build quantized rows from a pool of random quantized blocks: the same distribution, "
+                "memcpy speed (for multi-GB benchmark files; the bytes differ from the default)");
   cmd->add_flag("--list", args->list, "List the presets with their shapes and size per type");
   cmd->add_option("--vocab-file", args->vocab_file,
                   "Vocabulary TSV (default: the preset's own vocabulary from " LLAMAPROF_VOCAB_DIR
