@@ -93,7 +93,7 @@ ForwardBuffers::ForwardBuffers(const Model& model, int max_tokens_, int n_ctx, i
   AttentionShape shape{hp.n_head, hp.n_head_kv, hp.head_dim, hp.sliding_window, 0.0f};
   att_scratch_floats = attention_scratch_floats(shape, n_ctx, n_threads);
   att_scratch = floats(std::max<size_t>(att_scratch_floats, 1));
-  if (hp.n_expert > 0) moe = std::make_unique<MoeScratch>(hp, max_tokens);
+  if (hp.n_expert > 0) moe = std::make_unique<MoeScratch>(model.weights(), hp, max_tokens);
 }
 
 void forward(const Model& model, const int32_t* tokens, std::span<const ForwardSegment> segments,

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "model/weights.h"
@@ -24,6 +25,8 @@ class Activations {
   // Sizes the buffers for every activation type the weights use, for up to max_rows rows of at
   // most max_cols floats. Called once per context.
   Activations(const ModelWeights& w, int64_t max_rows, int64_t max_cols);
+  // The same for the given weights only (the mixture-of-experts step's own rows).
+  Activations(std::span<const WeightView* const> weights, int64_t max_rows);
 
   // The floats the next mat-muls read: nb rows of n floats, contiguous. Invalidates quantizations.
   void set(const float* x, int64_t nb, int64_t n) {
@@ -37,6 +40,8 @@ class Activations {
   const void* get(TensorType type, ThreadPool& pool);
 
  private:
+  void need(const WeightView& v, int64_t max_rows);
+
   struct Slot {
     TensorType type;
     bool valid = false;
@@ -50,12 +55,19 @@ class Activations {
 
 struct MatmulJob {
   const WeightView* w;
-  float* y;       // [nb][w->n_rows], row j at y + j * ldy
+  float* y;       // [rows][w->n_rows], row j at y + j * ldy
   int64_t ldy;
+  // The activation rows this job multiplies: [a_row0, a_row0 + a_rows) of acts (a_rows < 0: all).
+  // The experts of a mixture-of-experts layer each take their own tokens' rows of one batch.
+  int64_t a_row0 = 0;
+  int64_t a_rows = -1;
 };
 
 // Runs the jobs (all reading `acts`) in ONE parallel region: chunks of weight rows of all jobs
 // share one chunk counter, so small matrices do not each pay a synchronization.
-void matmul(std::initializer_list<MatmulJob> jobs, Activations& acts, ThreadPool& pool);
+void matmul(std::span<const MatmulJob> jobs, Activations& acts, ThreadPool& pool);
+inline void matmul(std::initializer_list<MatmulJob> jobs, Activations& acts, ThreadPool& pool) {
+  matmul(std::span<const MatmulJob>(jobs.begin(), jobs.size()), acts, pool);
+}
 
 }  // namespace lp

@@ -19,17 +19,28 @@ namespace {
 std::unique_ptr<float[]> floats(size_t n) { return std::unique_ptr<float[]>(new float[std::max<size_t>(n, 1)]); }
 }  // namespace
 
-MoeScratch::MoeScratch(const HParams& hp, int max_tokens) {
+namespace {
+std::vector<const WeightView*> expert_matrices(const ModelWeights& w) {
+  std::vector<const WeightView*> v;
+  for (const LayerWeights& l : w.layers) {
+    for (const WeightView* m : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps}) v.push_back(m);
+  }
+  return v;
+}
+}  // namespace
+
+MoeScratch::MoeScratch(const ModelWeights& w, const HParams& hp, int max_tokens)
+    : acts(expert_matrices(w), int64_t(max_tokens) * hp.n_expert_used) {
   const size_t t = size_t(max_tokens), k = size_t(hp.n_expert_used);
   router = floats(t * size_t(hp.n_expert));
   selected.resize(t * k);
   weights.resize(t * k);
   by_expert.resize(t * k);
   expert_start.resize(size_t(hp.n_expert) + 1);
-  xin = floats(t * size_t(hp.n_embd));
-  gate = floats(t * size_t(hp.n_ff_exp));
-  up = floats(t * size_t(hp.n_ff_exp));
-  y = floats(t * size_t(hp.n_embd));
+  xin = floats(t * k * size_t(hp.n_embd));
+  gate = floats(t * k * size_t(hp.n_ff_exp));
+  up = floats(t * k * size_t(hp.n_ff_exp));
+  y = floats(t * k * size_t(hp.n_embd));
   slot_out = floats(t * k * size_t(hp.n_embd));
 }
 
@@ -77,31 +88,54 @@ void moe_ffn(const HParams& hp, const LayerWeights& l, const float* x, int n, fl
   for (int64_t q = 0; q < int64_t(n) * k; ++q) s.by_expert[size_t(start[size_t(s.selected[size_t(q)]) + 1]++)] = int32_t(q);
   // now start[e + 1] is the end of expert e's range, start[e] its beginning
 
-  // ---- each selected expert over its tokens: one read of its three matrices per batch ----
-  s.experts_read = 0;
+  // ---- the selected experts over their tokens: each matrix read once per batch ----
+  const int64_t pairs = int64_t(n) * k;
+  for (int64_t r = 0; r < pairs; ++r) {
+    const int64_t tok = s.by_expert[size_t(r)] / k;
+    std::memcpy(s.xin.get() + r * n_embd, x + tok * n_embd, size_t(n_embd) * sizeof(float));
+  }
+  // The views first (the jobs point into the vector), then one job per matrix.
+  s.views.clear();
   for (int e = 0; e < n_expert; ++e) {
-    const int32_t a = start[size_t(e)], b = start[size_t(e) + 1];
-    const int m = b - a;
-    if (m == 0) continue;
-    ++s.experts_read;
-    for (int r = 0; r < m; ++r) {
-      const int64_t tok = s.by_expert[size_t(a + r)] / k;
-      std::memcpy(s.xin.get() + r * n_embd, x + tok * n_embd, size_t(n_embd) * sizeof(float));
+    if (start[size_t(e) + 1] == start[size_t(e)]) continue;
+    s.views.push_back(l.ffn_gate_exps.matrix(e));
+    s.views.push_back(l.ffn_up_exps.matrix(e));
+    s.views.push_back(l.ffn_down_exps.matrix(e));
+  }
+  s.experts_read = int64_t(s.views.size() / 3);
+  auto jobs_for = [&](int matrix, float* out, int64_t width) {
+    s.jobs.clear();
+    size_t v = size_t(matrix);
+    for (int e = 0; e < n_expert; ++e) {
+      const int32_t a = start[size_t(e)], m = start[size_t(e) + 1] - a;
+      if (m == 0) continue;
+      s.jobs.push_back(MatmulJob{&s.views[v], out + a * width, width, a, m});
+      v += 3;
     }
-    const WeightView gate_e = l.ffn_gate_exps.matrix(e), up_e = l.ffn_up_exps.matrix(e),
-                     down_e = l.ffn_down_exps.matrix(e);
-    acts.set(s.xin.get(), m, n_embd);
-    matmul({{&gate_e, s.gate.get(), n_ff}, {&up_e, s.up.get(), n_ff}}, acts, pool);
-    silu_mul(s.gate.get(), s.up.get(), s.gate.get(), int64_t(m) * n_ff);
-    acts.set(s.gate.get(), m, n_ff);
-    matmul({{&down_e, s.y.get(), n_embd}}, acts, pool);
-    for (int r = 0; r < m; ++r) {
-      const int32_t q = s.by_expert[size_t(a + r)];  // token * k + slot
-      const float w = s.weights[size_t(q)];
-      const float* yr = s.y.get() + r * n_embd;
-      float* dst = s.slot_out.get() + int64_t(q) * n_embd;
-      for (int64_t d = 0; d < n_embd; ++d) dst[d] = yr[d] * w;
+    return std::span<const MatmulJob>(s.jobs);
+  };
+  s.acts.set(s.xin.get(), pairs, n_embd);
+  jobs_for(0, s.gate.get(), n_ff);
+  const size_t n_gate_jobs = s.jobs.size();
+  {  // gate and up of every selected expert in one region
+    std::vector<MatmulJob>& both = s.jobs;
+    for (size_t j = 0; j < n_gate_jobs; ++j) {
+      MatmulJob upj = both[j];
+      upj.w = &s.views[3 * j + 1];
+      upj.y = s.up.get() + upj.a_row0 * n_ff;
+      both.push_back(upj);
     }
+    matmul(std::span<const MatmulJob>(both), s.acts, pool);
+  }
+  silu_mul(s.gate.get(), s.up.get(), s.gate.get(), pairs * n_ff);
+  s.acts.set(s.gate.get(), pairs, n_ff);
+  matmul(jobs_for(2, s.y.get(), n_embd), s.acts, pool);
+  for (int64_t r = 0; r < pairs; ++r) {
+    const int32_t q = s.by_expert[size_t(r)];  // token * k + slot
+    const float w = s.weights[size_t(q)];
+    const float* yr = s.y.get() + r * n_embd;
+    float* dst = s.slot_out.get() + int64_t(q) * n_embd;
+    for (int64_t d = 0; d < n_embd; ++d) dst[d] = yr[d] * w;
   }
 
   // ---- sum the k weighted outputs of each token in slot order ----
