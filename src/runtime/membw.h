@@ -62,8 +62,9 @@ std::optional<MembwPoint> cached_read_bandwidth(int threads,
 std::optional<MembwResult> load_cached_membw(std::vector<int> thread_counts,
                                              const std::filesystem::path& cache = membw_cache_path());
 
-// Adds or replaces the result's entries in the cache file (creating its directory). Throws
-// lp::Error(Runtime) if the file cannot be written.
+// Adds the result's entries to the cache file (creating its directory), replacing an entry of the
+// same CPU model and thread count only when the new best figure is higher (a limit measured under
+// load reads low). Throws lp::Error(Runtime) if the file cannot be written.
 void store_read_bandwidth(const MembwResult& result,
                           const std::filesystem::path& cache = membw_cache_path());
 

@@ -91,6 +91,11 @@ TEST(Membw, CacheRoundTripsAndReplacesEntriesByThreadCount) {
   EXPECT_EQ(both->buffer_bytes, size_t(1) << 30);
   EXPECT_FALSE(lp::load_cached_membw({1, 2, 3}, cache).has_value());
 
+  // A lower figure (measured while something else ran) does not replace a higher one.
+  r.points = {{2, 12.0, 11.0}};
+  lp::store_read_bandwidth(r, cache);
+  EXPECT_DOUBLE_EQ(lp::cached_read_bandwidth(2, cache)->gbps_best, 47.0);
+
   // Another CPU model's entries are not this machine's.
   r.cpu_model = "Some Other CPU";
   r.points = {{3, 10.0, 9.0}};
@@ -101,9 +106,9 @@ TEST(Membw, CacheRoundTripsAndReplacesEntriesByThreadCount) {
   std::ofstream(cache) << "{not json";
   EXPECT_FALSE(lp::cached_read_bandwidth(1, cache).has_value());
   r.cpu_model = lp::cpu_info().model_name;
-  r.points = {{1, 41.0, 40.0}};
+  r.points = {{1, 31.0, 30.0}};
   lp::store_read_bandwidth(r, cache);
-  EXPECT_DOUBLE_EQ(lp::cached_read_bandwidth(1, cache)->gbps_best, 41.0);
+  EXPECT_DOUBLE_EQ(lp::cached_read_bandwidth(1, cache)->gbps_best, 31.0);
   fs::remove_all(dir);
 }
 

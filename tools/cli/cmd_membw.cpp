@@ -1,6 +1,7 @@
 // `llamaprof membw [--threads LIST] [--size-mb N] [--repeats N] [--kernel K] [--json] [--no-cache]`:
 // memory read bandwidth by thread count, the roofline limit `profile` compares a run against.
-// Without --no-cache, figures already measured on this CPU are printed from the cache file.
+// Without --no-cache, figures already measured on this CPU are printed from the cache file, which keeps
+// the highest figure measured per thread count.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -94,7 +95,7 @@ void register_membw(CLI::App& app, int* exit_code) {
   cmd->add_option("--kernel", args->kernel, "read loop: auto, sse2 or avx2")
       ->check(CLI::IsMember({"auto", "sse2", "avx2"}));
   cmd->add_flag("--json", args->json, "print JSON");
-  cmd->add_flag("--no-cache", args->no_cache, "measure again instead of printing cached figures");
+  cmd->add_flag("--no-cache", args->no_cache, "measure again instead of printing cached figures (the cache keeps the higher of the two: a limit measured under load reads low)");
   cmd->callback([args, exit_code] { *exit_code = run_membw(*args); });
 }
 
