@@ -91,6 +91,9 @@ void register_all() {
       // even on a shared machine (the per-core compute rate).
       // Small batches show where repacking weights starts to pay (speculative decoding, short prompts).
       for (int64_t batch : {2, 4, 8, 16, 64, 512}) b->Args({128, 4096, batch, 1});
+      // Decode of several sequences (server slots, speculative verification): a 7B ffn matrix,
+      // about L3-sized; B = 1 is the mat-vec, the cost of B > 1 should stay close to it.
+      for (int64_t batch : {1, 2, 4, 8, 9, 16}) b->Args({14336, 4096, batch, 2});
     }
   }
 }

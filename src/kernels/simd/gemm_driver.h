@@ -4,7 +4,8 @@
 // against all B activation rows held in registers. The driver walks [r0, r1) x [0, nb) in cache
 // blocks (a block of weight rows and a block of activation rows both stay in L2 while their tiles
 // run), then in register tiles, with smaller tiles for the remainders. A kernel may also provide
-// `matvec(n, r0, r1, w, wrb, a, c)`, which runs instead for a batch of one (decode; see matvec_rows).
+// `matvec(n, r0, r1, w, wrb, a, arb, nb, c, ldc)` and `kSmallBatchMax`, which run instead for
+// batches of 1 .. kSmallBatchMax (decode, several sequences at once; see matvec_rows).
 #pragma once
 
 #include "kernels/simd/simd_base.h"
@@ -32,41 +33,72 @@ inline void prefetch_ahead(const void* p, size_t bytes, size_t distance) {
 }
 
 // Decode's mat-vec over weight rows [r0, r1) for a kernel K with
-// `template <int R, int kAhead> rows_x1(n, w, wrb, a, c)` (R rows times one activation row, the
-// rows kAhead on prefetched on the way): tiles of R rows, prefetching kAhead rows on but never
-// past r1 -- those rows are another work item's, maybe another core's, and lines fetched here
-// would only crowd this core's L2 -- with the first kAhead rows prefetched up front. On 7B shapes
-// this beats prefetching each next tile in one burst before computing (the gemm_tiled path) by
-// 9-24% (bench/kernels_matvec): a burst of prefetches waits for fill buffers.
-template <class K, int R, int kAhead>
-void matvec_rows(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
-                 float* c) {
+// `template <int R, int B, int kAhead> rows(n, w, wrb, a, arb, c, ldc)` (R weight rows times B
+// activation rows, each weight block unpacked once for all B; the rows kAhead on prefetched on the
+// way): tiles of R rows, prefetching kAhead rows on but never past r1 -- those rows are another
+// work item's, maybe another core's, and lines fetched here would only crowd this core's L2 --
+// with the first kAhead rows prefetched up front. On 7B shapes this beats prefetching each next
+// tile in one burst before computing (the gemm_tiled path) by 9-24% (bench/kernels_matvec): a
+// burst of prefetches waits for fill buffers.
+// `rows` must accumulate each activation row exactly as it does for B = 1 (same operations in the
+// same order; the tile's R only changes which rows run together): a row's result is then
+// bit-identical alone or in a small batch (speculative verification, several server slots).
+template <class K, int R, int kAhead, int B = 1>
+void matvec_rows(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb,
+                 float* c, int64_t ldc) {
   const int64_t first = r1 - r0 < kAhead ? r1 - r0 : kAhead;
   prefetch_bytes(w + size_t(r0) * wrb, size_t(first) * wrb);
   int64_t r = r0;
-  for (; r + R + kAhead <= r1; r += R) K::template rows_x1<R, kAhead>(n, w + size_t(r) * wrb, wrb, a, c + r);
-  for (; r + R <= r1; r += R) K::template rows_x1<R, 0>(n, w + size_t(r) * wrb, wrb, a, c + r);
-  for (; r < r1; ++r) K::template rows_x1<1, 0>(n, w + size_t(r) * wrb, wrb, a, c + r);
+  for (; r + R + kAhead <= r1; r += R)
+    K::template rows<R, B, kAhead>(n, w + size_t(r) * wrb, wrb, a, arb, c + r, ldc);
+  for (; r + R <= r1; r += R) K::template rows<R, B, 0>(n, w + size_t(r) * wrb, wrb, a, arb, c + r, ldc);
+  for (; r < r1; ++r) K::template rows<1, B, 0>(n, w + size_t(r) * wrb, wrb, a, arb, c + r, ldc);
+}
+
+// Weight rows per tile for a batch of B when a batch of one runs R: R * B accumulators stay about
+// constant (registers), down to one row.
+constexpr int small_batch_rows(int R, int B) { return R / B > 1 ? R / B : 1; }
+
+// matvec_rows for a batch 1 <= nb <= kMax known only at run time.
+template <class K, int R, int kAhead, int kMax>
+void matvec_batch(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb,
+                  int64_t nb, float* c, int64_t ldc) {
+  if constexpr (kMax > 1) {
+    if (nb < kMax) return matvec_batch<K, R, kAhead, kMax - 1>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
+  }
+  matvec_rows<K, small_batch_rows(R, kMax), kAhead, kMax>(n, r0, r1, w, wrb, a, arb, c, ldc);
+}
+
+// The largest batch K runs through its mat-vec (0: none).
+template <class K>
+constexpr int64_t small_batch_max() {
+  if constexpr (requires { K::kSmallBatchMax; }) {
+    return K::kSmallBatchMax;
+  } else {
+    return 0;
+  }
 }
 
 // The entry points of a kernel K whose one implementation is
 // `template <int R, int B, int kAhead> tile_prefetching(n, w, wrb, a, arb, c, ldc)` (kAhead > 0:
-// prefetch the rows kAhead on while reading): the gemm tile (no prefetch), and decode's mat-vec in
-// tiles of kMatvecRows rows prefetching 8 rows on. Derive K from it (CRTP).
-template <class K, int kMatvecRows>
+// prefetch the rows kAhead on while reading; each activation row accumulated the same way for
+// every B): the gemm tile (no prefetch), and decode's mat-vec for batches up to kSmallBatch in
+// tiles of kMatvecRows rows (fewer for larger batches) prefetching 8 rows on. Derive K from it (CRTP).
+template <class K, int kMatvecRows, int kSmallBatch>
 struct PrefetchingTiles {
+  static constexpr int kSmallBatchMax = kSmallBatch;
   template <int R, int B>
   static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
                    int64_t ldc) {
     K::template tile_prefetching<R, B, 0>(n, w, wrb, a, arb, c, ldc);
   }
-  template <int R, int kAhead>
-  static void rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
-    K::template tile_prefetching<R, 1, kAhead>(n, w, wrb, a, 0, c, 1);
+  template <int R, int B, int kAhead>
+  static void rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+    K::template tile_prefetching<R, B, kAhead>(n, w, wrb, a, arb, c, ldc);
   }
   static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
-                     float* c) {
-    matvec_rows<K, kMatvecRows, 8>(n, r0, r1, w, wrb, a, c);
+                     size_t arb, int64_t nb, float* c, int64_t ldc) {
+    matvec_batch<K, kMatvecRows, 8, kSmallBatch>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
   }
 };
 
@@ -95,9 +127,9 @@ void gemm_tiled(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, co
                 int64_t nb, float* c, int64_t ldc) {
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
-  if constexpr (requires { &K::matvec; }) {  // a kernel with its own mat-vec for decode
-    if (nb == 1) {
-      K::matvec(n, r0, r1, wb, wrb, ab, c);
+  if constexpr (small_batch_max<K>() > 0) {  // a kernel with its own mat-vec for decode
+    if (nb >= 1 && nb <= small_batch_max<K>()) {
+      K::matvec(n, r0, r1, wb, wrb, ab, arb, nb, c, ldc);
       return;
     }
   }

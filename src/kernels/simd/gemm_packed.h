@@ -79,11 +79,12 @@ void sweep_tail(int rest, const uint8_t* tile, int nblk, const uint8_t* a, size_
 }
 
 // gemm entry: K is a packed kernel; Small is the register-tiled kernel (and its tile shape) for
-// batches below K::kMinBatch, where repacking does not pay for itself (a batch of 1 is a mat-vec).
+// batches below K::kMinBatch, where repacking does not pay for itself, and its mat-vec for batches
+// up to Small's kSmallBatchMax (decode of one or a few sequences, bound by reading the weights).
 template <class K, class Small, int R, int Bs>
 void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb,
                  int64_t nb, float* c, int64_t ldc) {
-  if (nb < K::kMinBatch) {
+  if (nb < K::kMinBatch || nb <= small_batch_max<Small>()) {
     gemm_tiled<Small, R, Bs>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
     return;
   }

@@ -177,9 +177,13 @@ inline __m256i k_group_dots(const KUnpacked& u, const int8_t* aq) {
 // 32000x4096, 1 thread). Q2_K and Q3_K are bound by their unpacking: two rows make them ~15% slower.
 template <class W>
 constexpr int kKQuantDecodeRows = std::is_same_v<W, block_q6_K> ? 2 : 1;
+// Batches up to this run as decode's mat-vec (each weight block unpacked once for the batch)
+// instead of the packed gemm (bench/kernels_matmul, batches 1-8).
+template <class W>
+constexpr int kKQuantSmallBatch = 8;
 
 template <class W, void (*Unpack)(const W&, KUnpacked&)>
-struct KQuantKernel : PrefetchingTiles<KQuantKernel<W, Unpack>, kKQuantDecodeRows<W>> {
+struct KQuantKernel : PrefetchingTiles<KQuantKernel<W, Unpack>, kKQuantDecodeRows<W>, kKQuantSmallBatch<W>> {
   // With kPrefetchAhead > 0, each block of each row also prefetches the block that many rows on.
   template <int R, int B, int kPrefetchAhead>
   static void tile_prefetching(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb,
@@ -214,29 +218,36 @@ struct KQuantKernel : PrefetchingTiles<KQuantKernel<W, Unpack>, kKQuantDecodeRow
   }
 };
 
-// The mat-vec of Q4_K / Q5_K (R weight rows, one Q8_K row), decode's hottest loop for K-quant
+// The mat-vec of Q4_K / Q5_K (R weight rows, B Q8_K rows), decode's hottest loop for K-quant
 // models: no unpacked copy of the block; each sub-block scale is doubled into both halves of a
 // dword on the stack and broadcast from memory (a load, not a shuffle), and the mins meet the
-// bsums pair sums (shared by all R rows) in one 8-lane multiply-add. With kPrefetchAhead > 0, the
-// same block of the row kPrefetchAhead rows on is prefetched into L2 on the way (decode streams
-// the weights from DRAM; see kernels/simd/q4_0_matvec_avx512.h).
-template <class W, bool kFifthBit, int R, int kPrefetchAhead = 0>
-void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
+// bsums pair sums (shared by all R rows) in one 8-lane multiply-add. Each 32 quants are unpacked
+// once and meet the B activation rows in turn; every activation row is accumulated exactly as
+// for B = 1. With kPrefetchAhead > 0, the same block of the row kPrefetchAhead rows on is
+// prefetched into L2 on the way (decode streams the weights from DRAM; see
+// kernels/simd/q4_0_matvec_avx512.h).
+template <class W, bool kFifthBit, int R, int B, int kPrefetchAhead = 0>
+void k4_rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
   const __m256i low4 = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
-  __m256 acc[R];
-  __m128 acc_min[R];
+  __m256 acc[R][B];
+  __m128 acc_min[R][B];
   for (int r = 0; r < R; ++r) {
-    acc[r] = _mm256_setzero_ps();
-    acc_min[r] = _mm_setzero_ps();
+    for (int b = 0; b < B; ++b) {
+      acc[r][b] = _mm256_setzero_ps();
+      acc_min[r][b] = _mm_setzero_ps();
+    }
   }
   alignas(32) uint32_t scale_words[8];
   const int64_t nblocks = n / QK_K;
   for (int64_t i = 0; i < nblocks; ++i) {
-    const block_q8_K& ablk = reinterpret_cast<const block_q8_K*>(a)[i];
-    // bsums[2j] + bsums[2j + 1]: the activation sum of sub-block j (fits int16: 32 * 127).
-    const __m256i pairs32 = _mm256_madd_epi16(load256(ablk.bsums), _mm256_set1_epi16(1));
-    const __m128i pair_sums =
-        _mm_packs_epi32(_mm256_castsi256_si128(pairs32), _mm256_extracti128_si256(pairs32, 1));
+    const block_q8_K* ablk[B];
+    __m128i pair_sums[B];
+    for (int b = 0; b < B; ++b) {
+      ablk[b] = reinterpret_cast<const block_q8_K*>(a + size_t(b) * arb) + i;
+      // bsums[2j] + bsums[2j + 1]: the activation sum of sub-block j (fits int16: 32 * 127).
+      const __m256i pairs32 = _mm256_madd_epi16(load256(ablk[b]->bsums), _mm256_set1_epi16(1));
+      pair_sums[b] = _mm_packs_epi32(_mm256_castsi256_si128(pairs32), _mm256_extracti128_si256(pairs32, 1));
+    }
     for (int r = 0; r < R; ++r) {
       const W& x = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
       if constexpr (kPrefetchAhead > 0) prefetch_ahead(&x, sizeof(W), size_t(kPrefetchAhead) * wrb);
@@ -251,7 +262,8 @@ void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float
                          _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16)));
       [[maybe_unused]] __m256i hb;
       if constexpr (kFifthBit) hb = load256(x.qh);
-      __m256i isum = _mm256_setzero_si256();
+      __m256i isum[B];
+      for (int b = 0; b < B; ++b) isum[b] = _mm256_setzero_si256();
       for (int k = 0; k < 4; ++k) {
         const __m256i bytes = load256(x.qs + 32 * k);
         __m256i q0 = _mm256_and_si256(bytes, low4);
@@ -263,50 +275,59 @@ void k4_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float
           q0 = _mm256_or_si256(q0, _mm256_and_si256(h0, bit4));
           q1 = _mm256_or_si256(q1, _mm256_and_si256(h1, bit4));
         }
-        const __m256i p0 = _mm256_maddubs_epi16(q0, load256(ablk.qs + 64 * k));
-        const __m256i p1 = _mm256_maddubs_epi16(q1, load256(ablk.qs + 64 * k + 32));
         const __m256i s0 = _mm256_set1_epi32(int32_t(scale_words[2 * k]));
         const __m256i s1 = _mm256_set1_epi32(int32_t(scale_words[2 * k + 1]));
+        for (int b = 0; b < B; ++b) {
+          const __m256i p0 = _mm256_maddubs_epi16(q0, load256(ablk[b]->qs + 64 * k));
+          const __m256i p1 = _mm256_maddubs_epi16(q1, load256(ablk[b]->qs + 64 * k + 32));
 #if LP_SIMD_VNNI
-        isum = _mm256_dpwssd_epi32(_mm256_dpwssd_epi32(isum, p0, s0), p1, s1);
+          isum[b] = _mm256_dpwssd_epi32(_mm256_dpwssd_epi32(isum[b], p0, s0), p1, s1);
 #else
-        isum = _mm256_add_epi32(isum, _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
+          isum[b] =
+              _mm256_add_epi32(isum[b], _mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
 #endif
+        }
       }
       const __m128i mins16 =
           _mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(uint64_t(mn_lo) | (uint64_t(mn_hi) << 32))));
-      const __m128i min_dot = _mm_madd_epi16(mins16, pair_sums);
-      const float d = half_to_float(x.d) * ablk.d, dmin = half_to_float(x.dmin) * ablk.d;
-      acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d), acc[r]);
-      acc_min[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(min_dot), _mm_set1_ps(-dmin), acc_min[r]);
+      const float wd = half_to_float(x.d), wdmin = half_to_float(x.dmin);
+      for (int b = 0; b < B; ++b) {
+        const __m128i min_dot = _mm_madd_epi16(mins16, pair_sums[b]);
+        const float d = wd * ablk[b]->d, dmin = wdmin * ablk[b]->d;
+        acc[r][b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[b]), _mm256_set1_ps(d), acc[r][b]);
+        acc_min[r][b] = _mm_fmadd_ps(_mm_cvtepi32_ps(min_dot), _mm_set1_ps(-dmin), acc_min[r][b]);
+      }
     }
   }
   for (int r = 0; r < R; ++r) {
-    __m128 m = acc_min[r];
-    m = _mm_add_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_add_ss(m, _mm_movehdup_ps(m));
-    c[r] = hsum(acc[r]) + _mm_cvtss_f32(m);
+    for (int b = 0; b < B; ++b) {
+      __m128 m = acc_min[r][b];
+      m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+      m = _mm_add_ss(m, _mm_movehdup_ps(m));
+      c[b * ldc + r] = hsum(acc[r][b]) + _mm_cvtss_f32(m);
+    }
   }
 }
 
 template <class W, void (*Unpack)(const W&, KUnpacked&), bool kFifthBit>
 struct K4Kernel {
-  // Decode: 4 rows at a time (1, 2 and 4 measured: 4 best), prefetching 8 rows on (~18 KiB at
-  // 4096 columns; gemm_packed calls matvec for nb == 1).
-  template <int R, int kAhead>
-  static void rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
-    k4_rows_x1<W, kFifthBit, R, kAhead>(n, w, wrb, a, c);
+  // Decode: 4 rows at a time for one activation row (1, 2 and 4 measured: 4 best), fewer for
+  // batches (small_batch_rows), prefetching 8 rows on (~18 KiB at 4096 columns).
+  static constexpr int kSmallBatchMax = 8;
+  template <int R, int B, int kAhead>
+  static void rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+    k4_rows<W, kFifthBit, R, B, kAhead>(n, w, wrb, a, arb, c, ldc);
   }
   static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
-                     float* c) {
-    matvec_rows<K4Kernel, 4, 8>(n, r0, r1, w, wrb, a, c);
+                     size_t arb, int64_t nb, float* c, int64_t ldc) {
+    matvec_batch<K4Kernel, 4, 8, kSmallBatchMax>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
   }
 
   template <int R, int B>
   static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
                    int64_t ldc) {
     if constexpr (B == 1) {
-      k4_rows_x1<W, kFifthBit, R>(n, w, wrb, a, c);
+      k4_rows<W, kFifthBit, R, 1>(n, w, wrb, a, arb, c, ldc);
     } else {
       KQuantKernel<W, Unpack>::template tile<R, B>(n, w, wrb, a, arb, c, ldc);
     }

@@ -64,8 +64,13 @@ struct Q8_0Kind {
   static float min(const W&) { return 0; }
 };
 
+// Batches up to this run as decode's mat-vec (each weight block unpacked once for the batch)
+// instead of the packed gemm (bench/kernels_matmul, batches 1-8).
 template <class T>
-struct LegacyKernel : PrefetchingTiles<LegacyKernel<T>, 4> {
+constexpr int kLegacySmallBatch = 8;
+
+template <class T>
+struct LegacyKernel : PrefetchingTiles<LegacyKernel<T>, 4, kLegacySmallBatch<T>> {
   using W = typename T::W;
   using A = typename T::A;
 
@@ -147,59 +152,71 @@ inline __m256 gather_scales8(const void* first_scale, int stride) {
   return _mm256_cvtph_ps(_mm_packus_epi32(_mm256_castsi256_si128(words), _mm256_extracti128_si256(words, 1)));
 }
 
-// The mat-vec of Q4_0 (R weight rows, one Q8_0 row): decode's hottest loop. Per 8 blocks the
-// activation is rearranged once for all R rows into pairs of blocks -- [low halves of blocks
+// The mat-vec of Q4_0 (R weight rows, B Q8_0 rows): decode's hottest loop. Per 8 blocks each
+// activation row is rearranged once for all R rows into pairs of blocks -- [low halves of blocks
 // 2p, 2p+1] and [high halves] -- with their -8 * sum(a) offsets and their scales, so each weight
-// pair costs one 128-bit insert, two masks, two dot products and one fma; the fp16 scales of 8
-// blocks are converted with one gather.
+// pair costs one 128-bit insert, two masks, and per activation row two dot products and one fma;
+// the fp16 scales of 8 blocks are converted with one gather. Every activation row is accumulated
+// exactly as for B = 1.
 // With kAhead > 0, each row's 8 blocks also prefetch the same blocks kAhead rows on.
-template <int R, int kAhead>
-void q4_0_rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
-  const auto* ab = reinterpret_cast<const block_q8_0*>(a);
+template <int R, int B, int kAhead>
+void q4_0_rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
   const __m256i low4 = _mm256_set1_epi8(0x0f), eight = _mm256_set1_epi8(8);
-  __m256 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  __m256 acc[R][B];
+  for (int r = 0; r < R; ++r) {
+    for (int b = 0; b < B; ++b) acc[r][b] = _mm256_setzero_ps();
+  }
   const int64_t nblocks = n / QK4_0;
   int64_t i = 0;
   for (; i + 8 <= nblocks; i += 8) {
-    __m256i act_lo[4], act_hi[4], corr[4];
-    for (int p = 0; p < 4; ++p) {
-      const block_q8_0& a0 = ab[i + 2 * p];
-      const block_q8_0& a1 = ab[i + 2 * p + 1];
-      act_lo[p] = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a0.qs)), load128(a1.qs), 1);
-      act_hi[p] =
-          _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a0.qs + 16)), load128(a1.qs + 16), 1);
-      corr[p] = _mm256_sub_epi32(_mm256_setzero_si256(),
-                                 dot_u8s8_acc(dot_u8s8(eight, act_lo[p]), eight, act_hi[p]));
+    __m256i act_lo[B][4], act_hi[B][4], corr[B][4];
+    __m256 act_d[B];
+    for (int b = 0; b < B; ++b) {
+      const auto* ab = reinterpret_cast<const block_q8_0*>(a + size_t(b) * arb);
+      for (int p = 0; p < 4; ++p) {
+        const block_q8_0& a0 = ab[i + 2 * p];
+        const block_q8_0& a1 = ab[i + 2 * p + 1];
+        act_lo[b][p] = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a0.qs)), load128(a1.qs), 1);
+        act_hi[b][p] =
+            _mm256_inserti128_si256(_mm256_castsi128_si256(load128(a0.qs + 16)), load128(a1.qs + 16), 1);
+        corr[b][p] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                      dot_u8s8_acc(dot_u8s8(eight, act_lo[b][p]), eight, act_hi[b][p]));
+      }
+      act_d[b] = gather_scales8(&ab[i].d, sizeof(block_q8_0));
     }
-    const __m256 act_d = gather_scales8(&ab[i].d, sizeof(block_q8_0));
     for (int r = 0; r < R; ++r) {
       const auto* x = reinterpret_cast<const block_q4_0*>(w + size_t(r) * wrb) + i;
       if constexpr (kAhead > 0) prefetch_ahead(x, 8 * sizeof(block_q4_0), size_t(kAhead) * wrb);
-      const __m256 d = _mm256_mul_ps(gather_scales8(&x[0].d, sizeof(block_q4_0)), act_d);
+      const __m256 wd = gather_scales8(&x[0].d, sizeof(block_q4_0));
+      __m256 d[B];
+      for (int b = 0; b < B; ++b) d[b] = _mm256_mul_ps(wd, act_d[b]);
       for (int p = 0; p < 4; ++p) {
         const __m256i packed = _mm256_inserti128_si256(_mm256_castsi128_si256(load128(x[2 * p].qs)),
                                                        load128(x[2 * p + 1].qs), 1);
         const __m256i q_lo = _mm256_and_si256(packed, low4);
         const __m256i q_hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
-        const __m256i dots = dot_u8s8_acc(dot_u8s8_acc(corr[p], q_lo, act_lo[p]), q_hi, act_hi[p]);
         // int32 lanes 0-3 hold block 2p, lanes 4-7 block 2p + 1.
-        const __m256 scale = _mm256_permutevar8x32_ps(
-            d, _mm256_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1));
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots), scale, acc[r]);
+        const __m256i pick =
+            _mm256_setr_epi32(2 * p, 2 * p, 2 * p, 2 * p, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1);
+        for (int b = 0; b < B; ++b) {
+          const __m256i dots = dot_u8s8_acc(dot_u8s8_acc(corr[b][p], q_lo, act_lo[b][p]), q_hi, act_hi[b][p]);
+          acc[r][b] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots), _mm256_permutevar8x32_ps(d[b], pick), acc[r][b]);
+        }
       }
     }
   }
   for (int r = 0; r < R; ++r) {
-    float sum = hsum(acc[r]);
-    if (i < nblocks) {  // the last n % 256 elements through the generic tile
-      float rest;
-      LegacyKernel<Q4_0Kind>::template tile<1, 1>((nblocks - i) * QK4_0,
-                                                  w + size_t(r) * wrb + size_t(i) * sizeof(block_q4_0), 0,
-                                                  a + size_t(i) * sizeof(block_q8_0), 0, &rest, 1);
-      sum += rest;
+    for (int b = 0; b < B; ++b) {
+      float sum = hsum(acc[r][b]);
+      if (i < nblocks) {  // the last n % 256 elements through the generic tile
+        float rest;
+        LegacyKernel<Q4_0Kind>::template tile<1, 1>(
+            (nblocks - i) * QK4_0, w + size_t(r) * wrb + size_t(i) * sizeof(block_q4_0), 0,
+            a + size_t(b) * arb + size_t(i) * sizeof(block_q8_0), 0, &rest, 1);
+        sum += rest;
+      }
+      c[b * ldc + r] = sum;
     }
-    c[r] = sum;
   }
 }
 
@@ -208,21 +225,22 @@ struct Q4_0Kernel {
   static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
                    int64_t ldc) {
     if constexpr (B == 1) {
-      q4_0_rows_x1<R, 0>(n, w, wrb, a, c);
+      q4_0_rows<R, 1, 0>(n, w, wrb, a, arb, c, ldc);
     } else {
       LegacyKernel<Q4_0Kind>::template tile<R, B>(n, w, wrb, a, arb, c, ldc);
     }
   }
 
-  // Decode: 2 rows at a time, prefetching 4 rows on (gemm_packed calls matvec for nb == 1); with
-  // huge pages ~8% faster than 4 rows prefetching 8 on (bench/kernels_matvec, avx2).
-  template <int R, int kAhead>
-  static void rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
-    q4_0_rows_x1<R, kAhead>(n, w, wrb, a, c);
+  // Decode: 2 rows at a time for one activation row, prefetching 4 rows on; with huge pages ~8%
+  // faster than 4 rows prefetching 8 on (bench/kernels_matvec, avx2).
+  static constexpr int kSmallBatchMax = kLegacySmallBatch<Q4_0Kind>;
+  template <int R, int B, int kAhead>
+  static void rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+    q4_0_rows<R, B, kAhead>(n, w, wrb, a, arb, c, ldc);
   }
   static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
-                     float* c) {
-    matvec_rows<Q4_0Kernel, 2, 4>(n, r0, r1, w, wrb, a, c);
+                     size_t arb, int64_t nb, float* c, int64_t ldc) {
+    matvec_batch<Q4_0Kernel, 2, 4, kSmallBatchMax>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
   }
 };
 

@@ -132,16 +132,20 @@ inline void prepare_q4_0_act(const block_q8_0* ab, int64_t groups, Q4_0ActGroup*
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-// c[0..R) = the R rows at w, w + wrb, ... times the prepared activation, over `groups` groups;
-// with kAhead > 0, the same bytes kAhead rows on are prefetched on the way.
-template <int R, int kAhead>
-void q4_0_rows_zmm(int64_t groups, const uint8_t* w, size_t wrb, const Q4_0ActGroup* act, float* c) {
+// c[b * ldc + r] = the R rows at w, w + wrb, ... times the B prepared activation rows (act,
+// act + act_stride, ...), over `groups` groups: the weight bytes are loaded and permuted once, the
+// dot products and the fold run per activation row, each accumulated exactly as for B = 1. With
+// kAhead > 0, the same bytes kAhead rows on are prefetched on the way.
+template <int R, int B, int kAhead>
+void q4_0_rows_zmm(int64_t groups, const uint8_t* w, size_t wrb, const Q4_0ActGroup* act, int64_t act_stride,
+                   float* c, int64_t ldc) {
   static const Q4_0ZmmIndices idx;
   const __m512i low4 = _mm512_set1_epi8(0x0f);
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  __m512 acc[R][B];
+  for (int r = 0; r < R; ++r) {
+    for (int b = 0; b < B; ++b) acc[r][b] = _mm512_setzero_ps();
+  }
   for (int64_t g = 0; g < groups; ++g) {
-    const Q4_0ActGroup& ag = act[g];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const uint8_t* x = w + size_t(r) * wrb + size_t(g) * kQ4_0GroupBytes;
@@ -154,34 +158,43 @@ void q4_0_rows_zmm(int64_t groups, const uint8_t* w, size_t wrb, const Q4_0ActGr
         _mm_prefetch(ahead + 64, _MM_HINT_T1);
         _mm_prefetch(ahead + kQ4_0GroupBytes - 1, _MM_HINT_T1);
       }
-      __m512i dots[2];
       const __m512i packed[2] = {permute_pair(z0, idx.quants_0_3, z1), permute_pair(z1, idx.quants_4_7, z2)};
+      __m512i q_lo[2], q_hi[2];
       for (int h = 0; h < 2; ++h) {
-        const __m512i q_lo = _mm512_and_si512(packed[h], low4);
-        const __m512i q_hi = _mm512_and_si512(_mm512_srli_epi16(packed[h], 4), low4);
-        dots[h] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ag.corr[h], q_lo, ag.lo[h]), q_hi, ag.hi[h]);
+        q_lo[h] = _mm512_and_si512(packed[h], low4);
+        q_hi[h] = _mm512_and_si512(_mm512_srli_epi16(packed[h], 4), low4);
       }
-      const __m512i folded = _mm512_add_epi32(_mm512_permutex2var_epi32(dots[0], idx.fold_a, dots[1]),
-                                              _mm512_permutex2var_epi32(dots[0], idx.fold_b, dots[1]));
       const __m512 wd = _mm512_cvtph_ps(_mm512_castsi512_si256(permute_pair(z0, idx.scales, z1)));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(folded), _mm512_mul_ps(wd, ag.d), acc[r]);
+#pragma GCC unroll 8
+      for (int b = 0; b < B; ++b) {
+        const Q4_0ActGroup& ag = act[b * act_stride + g];
+        __m512i dots[2];
+        for (int h = 0; h < 2; ++h)
+          dots[h] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(ag.corr[h], q_lo[h], ag.lo[h]), q_hi[h], ag.hi[h]);
+        const __m512i folded = _mm512_add_epi32(_mm512_permutex2var_epi32(dots[0], idx.fold_a, dots[1]),
+                                                _mm512_permutex2var_epi32(dots[0], idx.fold_b, dots[1]));
+        acc[r][b] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(folded), _mm512_mul_ps(wd, ag.d), acc[r][b]);
+      }
     }
   }
-  for (int r = 0; r < R; ++r) c[r] = _mm512_reduce_add_ps(acc[r]);
+  for (int r = 0; r < R; ++r) {
+    for (int b = 0; b < B; ++b) c[b * ldc + r] = _mm512_reduce_add_ps(acc[r][b]);
+  }
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
 #pragma GCC diagnostic pop
 #endif
 
-// Q4_0 x Q8_0 for the avx512 tier: the shared register tiles for batches, and for a batch of one
-// the mat-vec above (gemm_packed calls matvec for nb == 1).
+// Q4_0 x Q8_0 for the avx512 tier: the shared register tiles for batches, and for batches of one
+// to kSmallBatchMax the mat-vec above (gemm_packed calls matvec).
 struct Q4_0KernelAvx512 {
   // Decode reads two neighbouring rows at a time, prefetching 4 rows on: close to one sequential
   // stream, which the hardware prefetcher follows best. With the weights on huge pages that runs at
   // 95-98% of the read bandwidth with 1 thread, against 84-86% for 8-row tiles and 1-row tiles
-  // (bench/kernels_matvec, 2026-11-28).
+  // (bench/kernels_matvec, 2026-11-28). Batches take fewer rows per tile (small_batch_rows).
   static constexpr int kRows = 2, kAhead = 4;
+  static constexpr int kSmallBatchMax = kLegacySmallBatch<Q4_0Kind>;
 
   template <int R, int B>
   static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
@@ -189,29 +202,34 @@ struct Q4_0KernelAvx512 {
     LegacyKernel<Q4_0Kind>::template tile<R, B>(n, w, wrb, a, arb, c, ldc);
   }
 
-  // matvec_rows' kernel interface, with `a` the prepared activation (Q4_0ActGroup[n / 256]).
-  template <int R, int kAhead>
-  static void rows_x1(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, float* c) {
-    q4_0_rows_zmm<R, kAhead>(n / (QK4_0 * kQ4_0GroupBlocks), w, wrb, reinterpret_cast<const Q4_0ActGroup*>(a),
-                             c);
+  // matvec_rows' kernel interface, with `a` the prepared activation rows (Q4_0ActGroup[n / 256]
+  // each, arb bytes apart).
+  template <int R, int B, int kAhead>
+  static void rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
+    q4_0_rows_zmm<R, B, kAhead>(n / (QK4_0 * kQ4_0GroupBlocks), w, wrb, reinterpret_cast<const Q4_0ActGroup*>(a),
+                                int64_t(arb / sizeof(Q4_0ActGroup)), c, ldc);
   }
 
   static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
-                     float* c) {
-    thread_local std::vector<Q4_0ActGroup> act;  // grows to the widest row once per thread
+                     size_t arb, int64_t nb, float* c, int64_t ldc) {
+    thread_local std::vector<Q4_0ActGroup> act;  // grows to the widest batch once per thread
     const int64_t nblocks = n / QK4_0, groups = nblocks / kQ4_0GroupBlocks;
-    if (act.size() < size_t(groups)) act.resize(size_t(groups));
-    prepare_q4_0_act(reinterpret_cast<const block_q8_0*>(a), groups, act.data());
-    matvec_rows<Q4_0KernelAvx512, kRows, kAhead>(n, r0, r1, w, wrb,
-                                                reinterpret_cast<const uint8_t*>(act.data()), c);
+    if (act.size() < size_t(groups * nb)) act.resize(size_t(groups * nb));
+    for (int64_t b = 0; b < nb; ++b)
+      prepare_q4_0_act(reinterpret_cast<const block_q8_0*>(a + size_t(b) * arb), groups, act.data() + b * groups);
+    matvec_batch<Q4_0KernelAvx512, kRows, kAhead, kSmallBatchMax>(
+        n, r0, r1, w, wrb, reinterpret_cast<const uint8_t*>(act.data()), size_t(groups) * sizeof(Q4_0ActGroup), nb,
+        c, ldc);
     const int64_t done = groups * kQ4_0GroupBlocks;
     if (done < nblocks) {  // the last n % 256 elements of every row through the shared tile
-      for (int64_t r = r0; r < r1; ++r) {
-        float rest;
-        LegacyKernel<Q4_0Kind>::template tile<1, 1>((nblocks - done) * QK4_0,
-                                                    w + size_t(r) * wrb + size_t(done) * sizeof(block_q4_0),
-                                                    0, a + size_t(done) * sizeof(block_q8_0), 0, &rest, 1);
-        c[r] += rest;
+      for (int64_t b = 0; b < nb; ++b) {
+        for (int64_t r = r0; r < r1; ++r) {
+          float rest;
+          LegacyKernel<Q4_0Kind>::template tile<1, 1>(
+              (nblocks - done) * QK4_0, w + size_t(r) * wrb + size_t(done) * sizeof(block_q4_0), 0,
+              a + size_t(b) * arb + size_t(done) * sizeof(block_q8_0), 0, &rest, 1);
+          c[b * ldc + r] += rest;
+        }
       }
     }
   }
