@@ -103,8 +103,8 @@ void moe_ffn(const HParams& hp, const LayerWeights& l, const float* x, int n, fl
     s.views.push_back(l.ffn_down_exps.matrix(e));
   }
   s.experts_read = int64_t(s.views.size() / 3);
-  auto jobs_for = [&](int matrix, float* out, int64_t width) {
-    s.jobs.clear();
+  // Appends one job per selected expert for its matrix `matrix` (0 gate, 1 up, 2 down).
+  auto add_jobs = [&](int matrix, float* out, int64_t width) {
     size_t v = size_t(matrix);
     for (int e = 0; e < n_expert; ++e) {
       const int32_t a = start[size_t(e)], m = start[size_t(e) + 1] - a;
@@ -112,24 +112,17 @@ void moe_ffn(const HParams& hp, const LayerWeights& l, const float* x, int n, fl
       s.jobs.push_back(MatmulJob{&s.views[v], out + a * width, width, a, m});
       v += 3;
     }
-    return std::span<const MatmulJob>(s.jobs);
   };
   s.acts.set(s.xin.get(), pairs, n_embd);
-  jobs_for(0, s.gate.get(), n_ff);
-  const size_t n_gate_jobs = s.jobs.size();
-  {  // gate and up of every selected expert in one region
-    std::vector<MatmulJob>& both = s.jobs;
-    for (size_t j = 0; j < n_gate_jobs; ++j) {
-      MatmulJob upj = both[j];
-      upj.w = &s.views[3 * j + 1];
-      upj.y = s.up.get() + upj.a_row0 * n_ff;
-      both.push_back(upj);
-    }
-    matmul(std::span<const MatmulJob>(both), s.acts, pool);
-  }
+  s.jobs.clear();
+  add_jobs(0, s.gate.get(), n_ff);  // gate and up of every selected expert in one region
+  add_jobs(1, s.up.get(), n_ff);
+  matmul(s.jobs, s.acts, pool);
   silu_mul(s.gate.get(), s.up.get(), s.gate.get(), pairs * n_ff);
   s.acts.set(s.gate.get(), pairs, n_ff);
-  matmul(jobs_for(2, s.y.get(), n_embd), s.acts, pool);
+  s.jobs.clear();
+  add_jobs(2, s.y.get(), n_embd);
+  matmul(s.jobs, s.acts, pool);
   for (int64_t r = 0; r < pairs; ++r) {
     const int32_t q = s.by_expert[size_t(r)];  // token * k + slot
     const float w = s.weights[size_t(q)];
