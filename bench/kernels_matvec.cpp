@@ -67,8 +67,9 @@ void BM_MatVec(benchmark::State& state, TensorType type, Isa isa) {
 // The compute ceiling: a 128 x 4096 matrix that stays in L2, one thread, the best call's weight
 // bytes per second. A mat-vec reaches the DRAM bandwidth only if this is well above it.
 // per_row_vec_dot: one vec_dot call per weight row (how the forward pass runs a single token)
-// instead of one gemm call with a batch of 1 (multi-row mat-vec tiles).
-void BM_MatVecInCache(benchmark::State& state, TensorType type, Isa isa, bool per_row_vec_dot) {
+// instead of one gemm call with a batch of 1 (multi-row mat-vec tiles). MatVecBatchInCache: a
+// gemm call with `batch` activation rows, the arithmetic ceiling of small-batch decode.
+void BM_MatVecInCache(benchmark::State& state, TensorType type, Isa isa, bool per_row_vec_dot, int64_t batch) {
   const KernelTable* k = kernel_table(isa);
   if (k == nullptr) {
     state.SkipWithError("this CPU cannot run the tier");
@@ -79,10 +80,12 @@ void BM_MatVecInCache(benchmark::State& state, TensorType type, Isa isa, bool pe
   Buffer w = alloc_bytes(wrb * size_t(rows));
   fill_random_weights(type, w.get(), wrb * size_t(rows), 3);
   const TensorType act_type = type_traits(type).vec_dot_type;
-  std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
-  for (int64_t i = 0; i < cols; ++i) x[size_t(i)] = float((i * 7919) % 2001 - 1000) * 1e-3f;
-  std::vector<uint8_t> act(row_size(act_type, cols));
-  k->quantize_row[uint32_t(act_type)](x.data(), act.data(), cols);
+  std::vector<float> x(static_cast<size_t>(cols * batch)), y(static_cast<size_t>(rows * batch));
+  for (int64_t i = 0; i < cols * batch; ++i) x[size_t(i)] = float((i * 7919) % 2001 - 1000) * 1e-3f;
+  const size_t arb = row_size(act_type, cols);
+  std::vector<uint8_t> act(arb * size_t(batch));
+  for (int64_t j = 0; j < batch; ++j)
+    k->quantize_row[uint32_t(act_type)](x.data() + j * cols, act.data() + size_t(j) * arb, cols);
   double best_s = 1e30;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -90,13 +93,14 @@ void BM_MatVecInCache(benchmark::State& state, TensorType type, Isa isa, bool pe
       const auto dot = k->vec_dot[uint32_t(type)];
       for (int64_t r = 0; r < rows; ++r) y[size_t(r)] = dot(cols, w.get() + size_t(r) * wrb, act.data());
     } else {
-      k->gemm[uint32_t(type)](cols, 0, rows, w.get(), wrb, act.data(), act.size(), 1, y.data(), rows);
+      k->gemm[uint32_t(type)](cols, 0, rows, w.get(), wrb, act.data(), arb, batch, y.data(), rows);
     }
     benchmark::DoNotOptimize(y.data());
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     best_s = s < best_s ? s : best_s;
   }
   state.counters["best_GB/s"] = double(wrb * size_t(rows)) / best_s / 1e9;
+  state.counters["best_us"] = best_s * 1e6;
 }
 
 void register_all() {
@@ -108,8 +112,8 @@ void register_all() {
   for (TensorType t : types) {
     for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Ref}) {
       const std::string name = std::string("MatVecInCache/") + std::string(type_traits(t).name) + "/" + isa_name(isa);
-      benchmark::RegisterBenchmark(name.c_str(), BM_MatVecInCache, t, isa, false)->Unit(benchmark::kMicrosecond);
-      benchmark::RegisterBenchmark((name + "/vec_dot_rows").c_str(), BM_MatVecInCache, t, isa, true)
+      benchmark::RegisterBenchmark(name.c_str(), BM_MatVecInCache, t, isa, false, 1)->Unit(benchmark::kMicrosecond);
+      benchmark::RegisterBenchmark((name + "/vec_dot_rows").c_str(), BM_MatVecInCache, t, isa, true, 1)
           ->Unit(benchmark::kMicrosecond);
     }
   }
@@ -123,6 +127,16 @@ void register_all() {
         auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_MatVec, t, isa);
         b->ArgNames({"rows", "cols", "threads", "batch"})->UseRealTime()->Unit(benchmark::kMillisecond);
         for (int threads : {1, 2}) b->Args({s[0], s[1], threads, 1});
+      }
+    }
+  }
+  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K}) {
+    for (Isa isa : {Isa::Avx512, Isa::Avx2}) {
+      for (int64_t batch : {1, 2, 4, 8}) {
+        const std::string name = std::string("MatVecBatchInCache/") + std::string(type_traits(t).name) + "/" +
+                                 isa_name(isa) + "/batch:" + std::to_string(batch);
+        benchmark::RegisterBenchmark(name.c_str(), BM_MatVecInCache, t, isa, false, batch)
+            ->Unit(benchmark::kMicrosecond);
       }
     }
   }

@@ -42,17 +42,25 @@ inline void spread_single_scales(__m128i scale_bytes, __m256i sc[8]) {
     sc[g] = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scale_bytes, _mm_set1_epi8(char(g))));
 }
 
-// Q4_K / Q5_K: 8 six-bit scales and mins from 12 bytes. Words: u0 = bytes 0-3 (scales 0-3, top
-// bits of scales 4-7), u1 = bytes 4-7 (mins 0-3, top bits of mins 4-7), u2 = bytes 8-11 (low
-// nibbles: scales 4-7; high nibbles: mins 4-7).
-inline void unpack_k4_scales(const uint8_t* packed, __m128i* scales, __m128i* mins) {
+// Q4_K / Q5_K: 8 six-bit scales and mins from 12 bytes, one per byte in sub-block order. Words:
+// u0 = bytes 0-3 (scales 0-3, top bits of scales 4-7), u1 = bytes 4-7 (mins 0-3, top bits of
+// mins 4-7), u2 = bytes 8-11 (low nibbles: scales 4-7; high nibbles: mins 4-7).
+struct K4ScaleBytes {
+  uint64_t scales, mins;
+};
+inline K4ScaleBytes unpack_k4_scale_bytes(const uint8_t* packed) {
   uint32_t u[3];
   std::memcpy(u, packed, 12);
   const uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
   const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
   const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
-  *scales = _mm_set_epi32(0, 0, int32_t(sc_hi), int32_t(sc_lo));
-  *mins = _mm_set_epi32(0, 0, int32_t(mn_hi), int32_t(mn_lo));
+  return {uint64_t(sc_lo) | (uint64_t(sc_hi) << 32), uint64_t(mn_lo) | (uint64_t(mn_hi) << 32)};
+}
+
+inline void unpack_k4_scales(const uint8_t* packed, __m128i* scales, __m128i* mins) {
+  const K4ScaleBytes sm = unpack_k4_scale_bytes(packed);
+  *scales = _mm_cvtsi64_si128(int64_t(sm.scales));
+  *mins = _mm_cvtsi64_si128(int64_t(sm.mins));
 }
 
 inline void unpack_q4_k(const block_q4_K& x, KUnpacked& u) {
@@ -251,13 +259,8 @@ void k4_rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t a
     for (int r = 0; r < R; ++r) {
       const W& x = reinterpret_cast<const W*>(w + size_t(r) * wrb)[i];
       if constexpr (kPrefetchAhead > 0) prefetch_ahead(&x, sizeof(W), size_t(kPrefetchAhead) * wrb);
-      uint32_t u[3];
-      std::memcpy(u, x.scales, 12);
-      const uint32_t sc_lo = u[0] & 0x3f3f3f3f, mn_lo = u[1] & 0x3f3f3f3f;
-      const uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 2) & 0x30303030);
-      const uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 2) & 0x30303030);
-      const __m256i sc32 =
-          _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(uint64_t(sc_lo) | (uint64_t(sc_hi) << 32))));
+      const K4ScaleBytes sm = unpack_k4_scale_bytes(x.scales);
+      const __m256i sc32 = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(int64_t(sm.scales)));
       _mm256_store_si256(reinterpret_cast<__m256i*>(scale_words),
                          _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16)));
       [[maybe_unused]] __m256i hb;
@@ -288,8 +291,7 @@ void k4_rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t a
 #endif
         }
       }
-      const __m128i mins16 =
-          _mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(uint64_t(mn_lo) | (uint64_t(mn_hi) << 32))));
+      const __m128i mins16 = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(int64_t(sm.mins)));
       const float wd = half_to_float(x.d), wdmin = half_to_float(x.dmin);
       for (int b = 0; b < B; ++b) {
         const __m128i min_dot = _mm_madd_epi16(mins16, pair_sums[b]);
