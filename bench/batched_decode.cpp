@@ -111,7 +111,9 @@ int main(int argc, char** argv) try {
     const double ms = total / timed;
     const double tps = 1000.0 * b / ms;
     if (b == 1) tps1 = tps;
-    std::printf("| %d | %.1f | %.2f | %s |", b, ms, tps, tps1 > 0 ? (std::to_string(tps / tps1).substr(0, 4) + "x").c_str() : "-");
+    std::printf("| %d | %.1f | %.2f |", b, ms, tps);
+    if (tps1 > 0) std::printf(" %.2fx |", tps / tps1);
+    else std::printf(" - |");
     for (int op = 0; op < int(lp::Op::Count); ++op) std::printf(" %.1f |", prof.ms[size_t(op)] / timed);
     std::printf("\n");
     std::fflush(stdout);

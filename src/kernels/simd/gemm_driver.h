@@ -69,6 +69,10 @@ void matvec_batch(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wr
   matvec_rows<K, small_batch_rows(R, kMax), kAhead, kMax>(n, r0, r1, w, wrb, a, arb, c, ldc);
 }
 
+// Batches up to this run as decode's mat-vec (each weight block unpacked once for the batch)
+// instead of the packed gemm, for every kernel that has one (bench/kernels_matmul, batches 1-8).
+constexpr int kMatvecBatchMax = 8;
+
 // The largest batch K runs through its mat-vec (0: none).
 template <class K>
 constexpr int64_t small_batch_max() {
@@ -82,11 +86,11 @@ constexpr int64_t small_batch_max() {
 // The entry points of a kernel K whose one implementation is
 // `template <int R, int B, int kAhead> tile_prefetching(n, w, wrb, a, arb, c, ldc)` (kAhead > 0:
 // prefetch the rows kAhead on while reading; each activation row accumulated the same way for
-// every B): the gemm tile (no prefetch), and decode's mat-vec for batches up to kSmallBatch in
+// every B): the gemm tile (no prefetch), and decode's mat-vec for batches up to kMatvecBatchMax in
 // tiles of kMatvecRows rows (fewer for larger batches) prefetching 8 rows on. Derive K from it (CRTP).
-template <class K, int kMatvecRows, int kSmallBatch>
+template <class K, int kMatvecRows>
 struct PrefetchingTiles {
-  static constexpr int kSmallBatchMax = kSmallBatch;
+  static constexpr int kSmallBatchMax = kMatvecBatchMax;
   template <int R, int B>
   static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
                    int64_t ldc) {
@@ -98,7 +102,7 @@ struct PrefetchingTiles {
   }
   static void matvec(int64_t n, int64_t r0, int64_t r1, const uint8_t* w, size_t wrb, const uint8_t* a,
                      size_t arb, int64_t nb, float* c, int64_t ldc) {
-    matvec_batch<K, kMatvecRows, 8, kSmallBatch>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
+    matvec_batch<K, kMatvecRows, 8, kSmallBatchMax>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
   }
 };
 

@@ -185,13 +185,9 @@ inline __m256i k_group_dots(const KUnpacked& u, const int8_t* aq) {
 // 32000x4096, 1 thread). Q2_K and Q3_K are bound by their unpacking: two rows make them ~15% slower.
 template <class W>
 constexpr int kKQuantDecodeRows = std::is_same_v<W, block_q6_K> ? 2 : 1;
-// Batches up to this run as decode's mat-vec (each weight block unpacked once for the batch)
-// instead of the packed gemm (bench/kernels_matmul, batches 1-8).
-template <class W>
-constexpr int kKQuantSmallBatch = 8;
 
 template <class W, void (*Unpack)(const W&, KUnpacked&)>
-struct KQuantKernel : PrefetchingTiles<KQuantKernel<W, Unpack>, kKQuantDecodeRows<W>, kKQuantSmallBatch<W>> {
+struct KQuantKernel : PrefetchingTiles<KQuantKernel<W, Unpack>, kKQuantDecodeRows<W>> {
   // With kPrefetchAhead > 0, each block of each row also prefetches the block that many rows on.
   template <int R, int B, int kPrefetchAhead>
   static void tile_prefetching(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb,
@@ -315,7 +311,7 @@ template <class W, void (*Unpack)(const W&, KUnpacked&), bool kFifthBit>
 struct K4Kernel {
   // Decode: 4 rows at a time for one activation row (1, 2 and 4 measured: 4 best), fewer for
   // batches (small_batch_rows), prefetching 8 rows on (~18 KiB at 4096 columns).
-  static constexpr int kSmallBatchMax = 8;
+  static constexpr int kSmallBatchMax = kMatvecBatchMax;
   template <int R, int B, int kAhead>
   static void rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
     k4_rows<W, kFifthBit, R, B, kAhead>(n, w, wrb, a, arb, c, ldc);

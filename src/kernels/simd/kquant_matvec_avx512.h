@@ -17,7 +17,7 @@
 #pragma once
 
 #if !defined(__AVX512F__) || !defined(__AVX512BW__) || !defined(__AVX512VNNI__)
-#error "kernels/simd/q4_k_matvec_avx512.h needs AVX-512 F/BW + VNNI"
+#error "kernels/simd/kquant_matvec_avx512.h needs AVX-512 F/BW + VNNI"
 #endif
 
 #include <type_traits>
@@ -163,10 +163,10 @@ void kquant_rows_zmm(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, 
 #pragma GCC diagnostic pop
 #endif
 
-// The kernel interface of kquant_kernels.h: decode's mat-vec for batches up to 8 and the tiles
-// of the packed gemm's small batches. kDecodeRows: weight rows per tile for one activation row.
+// The kernel interface of kquant_kernels.h: decode's mat-vec for batches up to kMatvecBatchMax and
+// the tiles of the packed gemm's small batches. kDecodeRows: weight rows per tile for one row.
 template <class U, int kDecodeRows>
-struct ZmmKQuantKernel : PrefetchingTiles<ZmmKQuantKernel<U, kDecodeRows>, kDecodeRows, 8> {
+struct ZmmKQuantKernel : PrefetchingTiles<ZmmKQuantKernel<U, kDecodeRows>, kDecodeRows> {
   template <int R, int B, int kAhead>
   static void tile_prefetching(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
                                int64_t ldc) {

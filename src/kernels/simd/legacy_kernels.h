@@ -64,13 +64,8 @@ struct Q8_0Kind {
   static float min(const W&) { return 0; }
 };
 
-// Batches up to this run as decode's mat-vec (each weight block unpacked once for the batch)
-// instead of the packed gemm (bench/kernels_matmul, batches 1-8).
 template <class T>
-constexpr int kLegacySmallBatch = 8;
-
-template <class T>
-struct LegacyKernel : PrefetchingTiles<LegacyKernel<T>, 4, kLegacySmallBatch<T>> {
+struct LegacyKernel : PrefetchingTiles<LegacyKernel<T>, 4> {
   using W = typename T::W;
   using A = typename T::A;
 
@@ -247,7 +242,7 @@ struct Q4_0Kernel {
 
   // Decode: 2 rows at a time for one activation row, prefetching 4 rows on; with huge pages ~8%
   // faster than 4 rows prefetching 8 on (bench/kernels_matvec, avx2).
-  static constexpr int kSmallBatchMax = kLegacySmallBatch<Q4_0Kind>;
+  static constexpr int kSmallBatchMax = kMatvecBatchMax;
   template <int R, int B, int kAhead>
   static void rows(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c, int64_t ldc) {
     q4_0_rows<R, B, kAhead>(n, w, wrb, a, arb, c, ldc);

@@ -194,7 +194,7 @@ struct Q4_0KernelAvx512 {
   // 95-98% of the read bandwidth with 1 thread, against 84-86% for 8-row tiles and 1-row tiles
   // (bench/kernels_matvec, 2026-11-28). Batches take fewer rows per tile (small_batch_rows).
   static constexpr int kRows = 2, kAhead = 4;
-  static constexpr int kSmallBatchMax = kLegacySmallBatch<Q4_0Kind>;
+  static constexpr int kSmallBatchMax = kMatvecBatchMax;
 
   template <int R, int B>
   static void tile(int64_t n, const uint8_t* w, size_t wrb, const uint8_t* a, size_t arb, float* c,
