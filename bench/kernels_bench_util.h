@@ -72,6 +72,13 @@ inline void fill_random_weights(TensorType t, uint8_t* w, size_t bytes, uint32_t
     return;
   }
   const fp16_t scale = fp32_to_fp16(0.001f);
+  if (tt.row_group > 1) {  // Q4_K_R16: the group block starts with 16 d and 16 dmin
+    const size_t group_block = tt.type_size * size_t(tt.row_group);
+    for (size_t off = 0; off + group_block <= bytes; off += group_block) {
+      for (int h = 0; h < 2 * tt.row_group; ++h) std::memcpy(w + off + 2 * size_t(h), &scale, 2);
+    }
+    return;
+  }
   for (size_t off = 0; off + tt.type_size <= bytes; off += tt.type_size) {
     for (int h : halves) std::memcpy(w + off + size_t(h), &scale, 2);
   }

@@ -108,11 +108,12 @@ void register_all() {
   const TensorType types[] = {TensorType::Q4_0, TensorType::Q4_K, TensorType::Q8_0, TensorType::F16,
                               TensorType::Q6_K, TensorType::Q5_K, TensorType::BF16, TensorType::Q4_1,
                               TensorType::Q5_0, TensorType::Q5_1, TensorType::Q2_K, TensorType::Q3_K,
-                              TensorType::F32};
+                              TensorType::F32,  TensorType::Q4_K_R16};
   for (TensorType t : types) {
     for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Ref}) {
       const std::string name = std::string("MatVecInCache/") + std::string(type_traits(t).name) + "/" + isa_name(isa);
       benchmark::RegisterBenchmark(name.c_str(), BM_MatVecInCache, t, isa, false, 1)->Unit(benchmark::kMicrosecond);
+      if (type_traits(t).row_group > 1) continue;  // no row to take a vec_dot of
       benchmark::RegisterBenchmark((name + "/vec_dot_rows").c_str(), BM_MatVecInCache, t, isa, true, 1)
           ->Unit(benchmark::kMicrosecond);
     }
@@ -130,7 +131,7 @@ void register_all() {
       }
     }
   }
-  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K}) {
+  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_K, TensorType::Q6_K, TensorType::Q4_K_R16}) {
     for (Isa isa : {Isa::Avx512, Isa::Avx2}) {
       for (int64_t batch : {1, 2, 4, 8}) {
         const std::string name = std::string("MatVecBatchInCache/") + std::string(type_traits(t).name) + "/" +
@@ -142,7 +143,8 @@ void register_all() {
   }
   // Decode of several sequences at once (server slots, speculative verification) on a 7B ffn
   // shape from DRAM: bound by reading the weights, so a batch of 4 should cost little more than 1.
-  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::Q8_0}) {
+  for (TensorType t : {TensorType::Q4_0, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::Q8_0,
+                       TensorType::Q4_K_R16}) {
     for (Isa isa : {Isa::Avx512, Isa::Avx2}) {
       const std::string name = std::string("MatVecBatch/") + std::string(type_traits(t).name) + "/" + isa_name(isa);
       auto* b = benchmark::RegisterBenchmark(name.c_str(), BM_MatVec, t, isa);

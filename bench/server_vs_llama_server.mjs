@@ -4,6 +4,10 @@
 // same slots, threads, context per slot, prompt and length, one engine after the other in one run.
 //
 //   node bench/server_vs_llama_server.mjs MODEL.gguf [--threads 2] [--tokens 128] [--repeats 3]
+//                                         [--peer-model PLAIN.gguf]
+//
+// --peer-model: the file llama-server loads instead of MODEL (for a file only llamaprof reads, such
+// as `quantize --interleave`'s, against the plain file it was made from).
 //
 // Run it on an idle machine only (its figures are meaningless while other work runs). It builds
 // llama-server into the llama.cpp cache on first use. Loopback only.
@@ -24,6 +28,7 @@ if (!model) {
   console.error("usage: node bench/server_vs_llama_server.mjs MODEL.gguf [--threads 2] [--tokens 128] [--repeats 3]");
   process.exit(2);
 }
+const peerModel = opt("--peer-model", model);
 const threads = Number(opt("--threads", "2"));
 const tokens = Number(opt("--tokens", "128"));
 const repeats = Number(opt("--repeats", "3"));
@@ -112,11 +117,11 @@ async function run(name, cmd, argv, port) {
 const rows = [
   ...(await run("llamaprof serve", cli, ["serve", "-m", model, "--port", "18081", "--parallel", String(slots),
                                          "--ctx", String(ctxPerSlot), "-t", String(threads)], 18081)),
-  ...(await run("llama-server", llamaServer(), ["-m", model, "--host", "127.0.0.1", "--port", "18082", "-np", String(slots),
+  ...(await run("llama-server", llamaServer(), ["-m", peerModel, "--host", "127.0.0.1", "--port", "18082", "-np", String(slots),
                                                 "-c", String(ctxPerSlot * slots), "-t", String(threads), "--cont-batching"],
                 18082)),
 ];
-console.log(`model ${path.basename(model)}, ${threads} threads, ${slots} slots x ${ctxPerSlot} tokens, ${tokens} tokens per stream, median of ${repeats}`);
+console.log(`model ${path.basename(model)}${peerModel !== model ? ` (llama-server: ${path.basename(peerModel)})` : ""}, ${threads} threads, ${slots} slots x ${ctxPerSlot} tokens, ${tokens} tokens per stream, median of ${repeats}`);
 console.log("| engine | streams | aggregate decode t/s | mean TTFT ms |");
 console.log("|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.engine} | ${r.streams} | ${r.decodeTps.toFixed(2)} | ${r.ttft.toFixed(0)} |`);

@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include "gguf/cursor.h"
 #include "gguf/mapping.h"
@@ -238,17 +239,25 @@ void File::Impl::parse_tensor_infos(Cursor& c, uint64_t n_tensors) {
     }
     const uint64_t type_at = c.pos();
     const uint32_t type_id = c.read<uint32_t>("type of " + who);
-    const TypeTraits* traits = type_traits(type_id);
-    if (!traits) {
+    const std::optional<TensorType> type = tensor_type_from_gguf(type_id);
+    if (!type) {
       fail_invalid(path, "unknown tensor type",
                    who + " has type id " + std::to_string(type_id) + " " + at_offset(type_at));
     }
-    t.type = TensorType(type_id);
+    const TypeTraits* traits = &type_traits(*type);
+    t.type = *type;
     if (t.shape[0] % traits->block_size != 0) {
       fail_invalid(path, "block size mismatch",
                    who + " ne[0] = " + std::to_string(t.shape[0]) + " " + at_offset(ne0_at) +
                        " is not a multiple of the " + std::string(traits->name) + " block size " +
                        std::to_string(traits->block_size));
+    }
+    // An interleaved type stores its rows in groups; every matrix of the tensor holds whole groups.
+    const int64_t matrix_rows = t.shape.size() > 1 ? t.shape[1] : 1;
+    if (matrix_rows % traits->row_group != 0) {
+      fail_invalid(path, "row group mismatch",
+                   who + " has " + std::to_string(matrix_rows) + " rows, not a multiple of the " +
+                       std::to_string(traits->row_group) + " rows " + std::string(traits->name) + " interleaves");
     }
     // Bytes = blocks per row * block bytes * rows; each product can overflow on its own.
     const uint64_t blocks_per_row = uint64_t(t.shape[0] / traits->block_size);

@@ -107,6 +107,11 @@ uint64_t tensor_bytes(TensorType type, const std::vector<int64_t>& shape, const 
     bad_argument("tensor '" + name + "' ne[0] = " + std::to_string(shape[0]) + " is not a multiple of the " +
                  std::string(traits.name) + " block size " + std::to_string(traits.block_size));
   }
+  if ((shape.size() > 1 ? shape[1] : 1) % traits.row_group != 0) {
+    bad_argument("tensor '" + name + "' has " + std::to_string(shape.size() > 1 ? shape[1] : 1) +
+                 " rows, not a multiple of the " + std::to_string(traits.row_group) + " rows " +
+                 std::string(traits.name) + " interleaves");
+  }
   uint64_t nbytes = 0;
   if (__builtin_mul_overflow(uint64_t(shape[0] / traits.block_size) * traits.type_size, rows, &nbytes)) {
     bad_argument("tensor '" + name + "' is too large");
@@ -229,7 +234,7 @@ void Writer::emit(const std::function<void(const uint8_t*, uint64_t)>& sink) con
     header.put_string(t.name);
     header.put<uint32_t>(uint32_t(t.shape.size()));
     for (int64_t ne : t.shape) header.put<uint64_t>(uint64_t(ne));
-    header.put<uint32_t>(uint32_t(t.type));
+    header.put<uint32_t>(gguf_type_id(t.type));
     header.put<uint64_t>(offset);
     sizes.push_back(tensor_bytes(t.type, t.shape, t.name));
     offset += align_up(sizes.back(), align);

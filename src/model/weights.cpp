@@ -69,7 +69,8 @@ WeightView bind_matrix(const gguf::File& file, const std::string& name, int64_t 
   WeightView v = n_mats > 0 ? bind(file, name, {n_in, n_out, n_mats}) : bind(file, name, {n_in, n_out});
   const KernelTable& k = kernels();
   const TypeTraits& traits = type_traits(v.type);
-  if (!k.vec_dot[uint32_t(v.type)] || !k.gemm[uint32_t(v.type)] ||
+  // An interleaved type has no row to take a vec_dot of: its kernels are whole-group gemms.
+  if ((traits.row_group == 1 && !k.vec_dot[uint32_t(v.type)]) || !k.gemm[uint32_t(v.type)] ||
       !k.quantize_row[uint32_t(traits.vec_dot_type)]) {
     throw Error(ErrorKind::Unsupported, file.path() + ": tensor " + name + " has type " +
                                             std::string(traits.name) + ", which has no matmul kernel");
@@ -221,6 +222,12 @@ ModelWeights bind_weights(const gguf::File& file, const HParams& hp) {
   ModelWeights w;
   w.arch = arch;
   w.token_embd = bind(file, "token_embd.weight", {n_embd, n_vocab});
+  if (type_traits(w.token_embd.type).row_group > 1) {  // the embedding lookup reads single rows
+    throw Error(ErrorKind::Unsupported, file.path() + ": tensor token_embd.weight has type " +
+                                            std::string(type_traits(w.token_embd.type).name) +
+                                            ", an interleaved layout for matmul weights only: its rows cannot be "
+                                            "looked up one at a time");
+  }
   w.output_norm = bind(file, "output_norm.weight", {n_embd}, /*require_f32=*/true);
   bound.insert({"token_embd.weight", "output_norm.weight"});
   if ((file.find_tensor("output.weight") && arch->output != Need::Absent) || arch->output == Need::Required) {

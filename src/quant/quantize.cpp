@@ -49,6 +49,7 @@ void quantize_row_ref(TensorType type, const float* x, void* y, int64_t n) {
     case TensorType::Q5_K: return quantize_q5_K(x, static_cast<block_q5_K*>(y), n);
     case TensorType::Q6_K: return quantize_q6_K(x, static_cast<block_q6_K*>(y), n);
     case TensorType::Q8_K: return quantize_q8_K(x, static_cast<block_q8_K*>(y), n);
+    case TensorType::Q4_K_R16: break;  // groups of 16 rows, not rows: quant/interleave.h
   }
   throw Error(ErrorKind::Unsupported, "no quantizer for tensor type id " + std::to_string(uint32_t(type)));
 }
@@ -78,6 +79,7 @@ void dequantize_row_ref(TensorType type, const void* x, float* y, int64_t n) {
     case TensorType::Q5_K: return dequantize_q5_K(static_cast<const block_q5_K*>(x), y, n);
     case TensorType::Q6_K: return dequantize_q6_K(static_cast<const block_q6_K*>(x), y, n);
     case TensorType::Q8_K: return dequantize_q8_K(static_cast<const block_q8_K*>(x), y, n);
+    case TensorType::Q4_K_R16: break;  // groups of 16 rows, not rows: quant/interleave.h
   }
   throw Error(ErrorKind::Unsupported, "no dequantizer for tensor type id " + std::to_string(uint32_t(type)));
 }
@@ -140,6 +142,7 @@ double roundtrip_error_bound(TensorType type, double max_abs, double /*rms*/) {
     case TensorType::Q4_K: return quantized(affine_k_bound(15, 63));
     case TensorType::Q5_K: return quantized(affine_k_bound(31, 63));
     case TensorType::Q6_K: return quantized(symmetric_k_bound(32, 128));
+    case TensorType::Q4_K_R16: return quantized(affine_k_bound(15, 63));  // Q4_K's values, reordered
   }
   throw Error(ErrorKind::Unsupported, "no error bound for tensor type id " + std::to_string(uint32_t(type)));
 }

@@ -44,8 +44,11 @@ inline RecipeModel recipe_model_of(const gguf::File& in) {
 // writer's temporary file). Metadata is copied in order; general.file_type and
 // general.quantization_version (2) are set. Every tensor is planned before anything is written, so
 // an unconvertible tensor fails fast. progress (optional) is called as each tensor starts.
+// options.interleave writes the Q4_K matrix weights as Q4_K_R16, quantizing float tensors or relaying
+// out Q4_K ones; without it a Q4_K_R16 tensor the recipe wants as Q4_K is relaid out back (both
+// directions are lossless, plan_tensor in convert.h).
 inline void quantize_file(const std::string& in_path, const std::string& out_path, const Recipe& recipe,
-                          int n_threads, const ProgressFn& progress = {}) {
+                          int n_threads, const ProgressFn& progress = {}, const PlanOptions& options = {}) {
   std::error_code ec;
   if (std::filesystem::exists(out_path, ec) && std::filesystem::equivalent(in_path, out_path, ec)) {
     throw Error(ErrorKind::InvalidArgument,
@@ -55,7 +58,9 @@ inline void quantize_file(const std::string& in_path, const std::string& out_pat
   const RecipeModel model = recipe_model_of(in);
 
   std::vector<TensorPlan> plans;
-  for (const gguf::TensorInfo& t : in.tensors()) plans.push_back(plan_tensor(recipe, model, t.name, t.type, t.shape));
+  for (const gguf::TensorInfo& t : in.tensors()) {
+    plans.push_back(plan_tensor(recipe, model, t.name, t.type, t.shape, options));
+  }
 
   gguf::Writer out;
   for (const auto& [key, value] : in.metadata()) out.set(key, value);

@@ -6,14 +6,17 @@
 
 #include "llamaprof/error.h"
 #include "quant/blocks.h"
+#include "quant/interleave.h"
 
 namespace lp {
 namespace {
 
 constexpr std::array<TypeTraits, kTensorTypeLimit> make_table() {
   std::array<TypeTraits, kTensorTypeLimit> t{};
-  auto set = [&t](TensorType type, std::string_view name, int block, size_t size, bool quantized,
-                  TensorType act) { t[uint32_t(type)] = {name, block, size, quantized, act}; };
+  auto set = [&t](TensorType type, std::string_view name, int block, size_t size, bool quantized, TensorType act,
+                  int row_group = 1, TensorType plain = TensorType::F32) {
+    t[uint32_t(type)] = {name, block, size, quantized, act, row_group, row_group == 1 ? type : plain};
+  };
   set(TensorType::F32, "F32", 1, 4, false, TensorType::F32);
   set(TensorType::F16, "F16", 1, 2, false, TensorType::F16);
   set(TensorType::BF16, "BF16", 1, 2, false, TensorType::BF16);
@@ -29,6 +32,9 @@ constexpr std::array<TypeTraits, kTensorTypeLimit> make_table() {
   set(TensorType::Q5_K, "Q5_K", QK_K, sizeof(block_q5_K), true, TensorType::Q8_K);
   set(TensorType::Q6_K, "Q6_K", QK_K, sizeof(block_q6_K), true, TensorType::Q8_K);
   set(TensorType::Q8_K, "Q8_K", QK_K, sizeof(block_q8_K), true, TensorType::Q8_K);
+  // Per row, the same bytes as Q4_K: a group of 16 rows' super-blocks i is one block_q4_K_r16.
+  set(TensorType::Q4_K_R16, "Q4_K_R16", QK_K, sizeof(block_q4_K), true, TensorType::Q8_K, kQ4KR16Rows,
+      TensorType::Q4_K);
   return t;
 }
 
@@ -54,6 +60,23 @@ std::optional<TensorType> parse_tensor_type(std::string_view name) {
     if (kTable[id].block_size != 0 && kTable[id].name == upper) return TensorType(id);
   }
   return std::nullopt;
+}
+
+uint32_t gguf_type_id(TensorType type) {
+  const uint32_t id = uint32_t(type);
+  return id >= uint32_t(TensorType::Q4_K_R16) ? kLlamaprofTypeIdBase + id : id;
+}
+
+std::optional<TensorType> tensor_type_from_gguf(uint32_t gguf_id) {
+  uint32_t id = gguf_id;
+  if (gguf_id >= kLlamaprofTypeIdBase) {
+    id = gguf_id - kLlamaprofTypeIdBase;
+    if (id < uint32_t(TensorType::Q4_K_R16)) return std::nullopt;
+  } else if (gguf_id >= uint32_t(TensorType::Q4_K_R16)) {
+    return std::nullopt;  // ids above GGUF's own are another engine's, never llamaprof's layouts
+  }
+  if (!type_traits(id)) return std::nullopt;
+  return TensorType(id);
 }
 
 size_t row_size(TensorType type, int64_t n) {

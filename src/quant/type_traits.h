@@ -8,7 +8,9 @@
 
 namespace lp {
 
-// Numbering is the GGUF file format's (ggml_type); gaps are types llamaprof does not support.
+// Numbering is the GGUF file format's (ggml_type); gaps are types llamaprof does not support. The
+// llamaprof-only layouts (from 48) are written to GGUF as kLlamaprofTypeIdBase + their value, an id
+// no other engine uses, so that llama.cpp and its forks reject such a file instead of misreading it.
 enum class TensorType : uint32_t {
   F32 = 0,
   F16 = 1,
@@ -25,9 +27,16 @@ enum class TensorType : uint32_t {
   Q6_K = 14,
   Q8_K = 15,
   BF16 = 30,
+  // Q4_K with 16 rows interleaved (quant/interleave.h): opt-in, written by `quantize --interleave`.
+  Q4_K_R16 = 48,
 };
 
-constexpr uint32_t kTensorTypeLimit = 40;  // one past the largest GGUF type id we look at
+constexpr uint32_t kTensorTypeLimit = 64;  // one past the largest TensorType value
+constexpr uint32_t kLlamaprofTypeIdBase = 0x4C500000;  // "LP" in the top bytes
+
+// The id a GGUF file stores for `type`, and back (nullopt: an id llamaprof does not know).
+uint32_t gguf_type_id(TensorType type);
+std::optional<TensorType> tensor_type_from_gguf(uint32_t gguf_id);
 
 struct TypeTraits {
   std::string_view name;  // as llama.cpp spells it: "Q4_K", "F16"
@@ -36,6 +45,11 @@ struct TypeTraits {
   bool quantized;
   // The activation type a mat-vec on this weight type quantizes its input to.
   TensorType vec_dot_type;
+  // Rows stored together (interleaved) in one group: 1 for GGUF's own types. A row of an interleaved
+  // type cannot be addressed alone; a tensor's row count must be a multiple of this.
+  int row_group = 1;
+  // The row-major type an interleaved type holds (itself for the others).
+  TensorType plain = TensorType::F32;
 };
 
 // Traits of a supported type; nullptr when the id is unknown or unsupported.

@@ -17,18 +17,8 @@ namespace lp {
 
 namespace {
 
-// A table under test: a tier, or a tier without its extension entries (kernel_table_baseline: the
-// kernels a CPU without AVX512-VBMI runs, tested here even on CPUs that have it).
-struct TierCase {
-  Isa isa;
-  bool baseline;
-  std::string name() const { return std::string(isa_name(isa)) + (baseline ? "_baseline" : ""); }
-};
-inline void PrintTo(const TierCase& c, std::ostream* os) { *os << c.name(); }
-
-// SIMD kernels compute the same integer block sums as the reference and differ only in the order
-// of float operations: within this fraction of sum |w_i * a_i| (per scale field).
-constexpr double kIsaDotRelTol = 2e-6;
+using test::kIsaDotRelTol;
+using test::TierCase;
 // BF16 x BF16 with AVX512_BF16's vdpbf16ps: products are exact in fp32, but the instruction
 // accumulates pairs with its own rounding (and flushes denormals).
 constexpr double kIsaBf16DotRelTol = 1e-5;

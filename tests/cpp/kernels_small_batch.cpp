@@ -16,26 +16,11 @@
 namespace lp {
 namespace {
 
-struct TierCase {
-  Isa isa;
-  bool baseline;  // kernel_table_baseline: without the AVX512-VBMI entries
-  std::string name() const { return std::string(isa_name(isa)) + (baseline ? "_baseline" : ""); }
-};
-
-constexpr double kIsaDotRelTol = 2e-6;  // as in kernels_parity.cpp
+using test::kIsaDotRelTol;
+using test::TierCase;
 constexpr int64_t kMaxBatch = 8;
 
-class KernelsSmallBatch : public ::testing::TestWithParam<TierCase> {
- protected:
-  void SetUp() override {
-    tier_ = GetParam().baseline ? kernel_table_baseline(GetParam().isa) : kernel_table(GetParam().isa);
-    if (tier_ == nullptr) {
-      GTEST_SKIP() << "this CPU/OS cannot run the " << GetParam().name() << " tier (" << cpu_features().brand
-                   << "; usable: " << cpu_feature_names(cpu_features()) << ")";
-    }
-  }
-  const KernelTable* tier_ = nullptr;
-};
+using KernelsSmallBatch = test::TierTest;
 
 // Lengths per block size: several blocks with a remainder past the SIMD loops' unroll (Q4_0's
 // mat-vec takes 8 blocks at a time), and a 7B-like width.

@@ -1,21 +1,55 @@
 // Shared inputs for the kernel tests: weight rows (quantized from random floats, or random bits
 // with sane fp16 scale fields), activation rows quantized by the reference quantizer, and the
-// exact dot products of their dequantized values.
+// exact dot products of their dequantized values; the per-tier fixture and tolerance.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <ostream>
 #include <random>
+#include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "kernels/kernel_table.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
 #include "quant/quantize.h"
 #include "quant/type_traits.h"
+#include "runtime/cpu_features.h"
 
 namespace lp::test {
+
+// A table under test: a tier, or a tier without its extension entries (kernel_table_baseline: the
+// kernels a CPU without AVX512-VBMI runs, tested here even on CPUs that have it).
+struct TierCase {
+  Isa isa;
+  bool baseline;
+  std::string name() const { return std::string(isa_name(isa)) + (baseline ? "_baseline" : ""); }
+  // nullptr when this CPU/OS cannot run the tier.
+  const KernelTable* table() const { return baseline ? kernel_table_baseline(isa) : kernel_table(isa); }
+};
+inline void PrintTo(const TierCase& c, std::ostream* os) { *os << c.name(); }
+
+// A test run once per tier: tier_ is the table; a tier this CPU/OS lacks is skipped with a message,
+// never silently passed.
+class TierTest : public ::testing::TestWithParam<TierCase> {
+ protected:
+  void SetUp() override {
+    tier_ = GetParam().table();
+    if (tier_ == nullptr) {
+      GTEST_SKIP() << "this CPU/OS cannot run the " << GetParam().name() << " tier (" << cpu_features().brand
+                   << "; usable: " << cpu_feature_names(cpu_features()) << ")";
+    }
+  }
+  const KernelTable* tier_ = nullptr;
+};
+
+// SIMD kernels compute the same integer block sums as the reference and differ only in the order
+// of float operations: within this fraction of sum |w_i * a_i| (per scale field).
+constexpr double kIsaDotRelTol = 2e-6;
 
 // The weight types that have a vec_dot / gemm kernel.
 inline const std::vector<TensorType>& weight_types() {

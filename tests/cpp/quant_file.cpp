@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_test_util.h"
 #include "gguf/reader.h"
 #include "gguf/writer.h"
 #include "llamaprof/error.h"
@@ -203,23 +204,8 @@ TEST_F(QuantFile, RefusesToOverwriteItsInput) {
 }
 
 // The CLI: exit codes and messages.
-struct RunResult {
-  int exit_code;
-  std::string output;  // stdout + stderr
-};
-
-RunResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(LLAMAPROF_CLI) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  RunResult r{-1, {}};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using lp::test::RunResult;
+using lp::test::run_cli;
 
 TEST_F(QuantFile, CliQuantizesAndReportsProgress) {
   const std::string out = path("cli_q4km.gguf");

@@ -81,13 +81,11 @@ void sweep_tail(int rest, const uint8_t* tile, int nblk, const uint8_t* a, size_
 // gemm entry: K is a packed kernel; Small is the register-tiled kernel (and its tile shape) for
 // batches below K::kMinBatch, where repacking does not pay for itself, and its mat-vec for batches
 // up to Small's kSmallBatchMax (decode of one or a few sequences, bound by reading the weights).
-template <class K, class Small, int R, int Bs>
-void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb,
-                 int64_t nb, float* c, int64_t ldc) {
-  if (nb < K::kMinBatch || nb <= small_batch_max<Small>()) {
-    gemm_tiled<Small, R, Bs>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
-    return;
-  }
+// The packed path alone, for any batch: tiles of K::kRows weight rows, each packed once per K chunk
+// and swept by every activation row.
+template <class K>
+void gemm_packed_tiles(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb,
+                       int64_t nb, float* c, int64_t ldc) {
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
   const size_t a_block_bytes = K::kActBlockBytes;
@@ -117,6 +115,16 @@ void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, c
       }
     }
   }
+}
+
+template <class K, class Small, int R, int Bs>
+void gemm_packed(int64_t n, int64_t r0, int64_t r1, const void* w, size_t wrb, const void* a, size_t arb,
+                 int64_t nb, float* c, int64_t ldc) {
+  if (nb < K::kMinBatch || nb <= small_batch_max<Small>()) {
+    gemm_tiled<Small, R, Bs>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
+    return;
+  }
+  gemm_packed_tiles<K>(n, r0, r1, w, wrb, a, arb, nb, c, ldc);
 }
 
 }  // namespace
