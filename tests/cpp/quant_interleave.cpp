@@ -523,7 +523,8 @@ TEST(QuantInterleaveModel, InterleavedModelComputesWhatThePlainOneDoes) {
   options.interleave = true;
   lp::quant::quantize_file(f32, r16, recipe, 1, {}, options);
   int interleaved = 0;
-  for (const auto& t : lp::gguf::File::open(r16).tensors()) interleaved += t.type == TensorType::Q4_K_R16;
+  const lp::gguf::File r16_file = lp::gguf::File::open(r16);
+  for (const auto& t : r16_file.tensors()) interleaved += t.type == TensorType::Q4_K_R16;
   ASSERT_GE(interleaved, 4) << "the recipe must leave Q4_K matrices to interleave";
 
   const lp::Model a = lp::Model::load(plain), b = lp::Model::load(r16);
