@@ -5,23 +5,6 @@
 #include "quant/quantize_rows.h"
 
 namespace lp {
-namespace {
-
-// Element x (0..255) of a Q4_K block: the low nibble of qs[32c + l] is element 64c + l, its high
-// nibble element 64c + 32 + l.
-uint8_t q4_k_element(const block_q4_K& b, int x) {
-  const int c = x / 64, within = x % 64;
-  const uint8_t byte = b.qs[32 * c + within % 32];
-  return within < 32 ? (byte & 0x0f) : (byte >> 4);
-}
-
-void set_q4_k_element(block_q4_K& b, int x, uint8_t q) {
-  const int c = x / 64, within = x % 64;
-  uint8_t& byte = b.qs[32 * c + within % 32];
-  byte = within < 32 ? uint8_t((byte & 0xf0) | q) : uint8_t((byte & 0x0f) | (q << 4));
-}
-
-}  // namespace
 
 void interleave_q4_k_r16(const block_q4_K* rows, int64_t blocks_per_row, block_q4_K_r16* group) {
   for (int64_t i = 0; i < blocks_per_row; ++i) {
@@ -37,13 +20,10 @@ void interleave_q4_k_r16(const block_q4_K* rows, int64_t blocks_per_row, block_q
         g.scales_lo[s][r] = uint8_t((sc & 0x0f) | ((mn & 0x0f) << 4));
         g.scales_hi[s / 2][r] |= uint8_t(((sc >> 4) | ((mn >> 4) << 2)) << (4 * (s % 2)));
       }
-      for (int s = 0; s < 8; ++s) {
-        for (int l = 0; l < 4; ++l) {
-          for (int e = 0; e < 4; ++e) {
-            const uint8_t lo = q4_k_element(b, 32 * s + 8 * l + e), hi = q4_k_element(b, 32 * s + 8 * l + 4 + e);
-            g.qs[4 * s + l][4 * r + e] = uint8_t(lo | (hi << 4));
-          }
-        }
+      uint8_t q[QK_K];
+      quant::unpack_k4_nibbles(b.qs, q);
+      for (int line = 0; line < 32; ++line) {  // line 4s + l: elements 8 * line + (0..3 | 4..7)
+        for (int e = 0; e < 4; ++e) g.qs[line][4 * r + e] = uint8_t(q[8 * line + e] | (q[8 * line + 4 + e] << 4));
       }
     }
   }
@@ -63,15 +43,14 @@ void deinterleave_q4_k_r16(const block_q4_K_r16* group, int64_t blocks_per_row, 
         mn[s] = uint8_t((g.scales_lo[s][r] >> 4) | (((hi >> 2) & 3) << 4));
       }
       quant::pack_scale_min_k4(sc, mn, b.scales);
-      for (int s = 0; s < 8; ++s) {
-        for (int l = 0; l < 4; ++l) {
-          for (int e = 0; e < 4; ++e) {
-            const uint8_t byte = g.qs[4 * s + l][4 * r + e];
-            set_q4_k_element(b, 32 * s + 8 * l + e, byte & 0x0f);
-            set_q4_k_element(b, 32 * s + 8 * l + 4 + e, byte >> 4);
-          }
+      uint8_t q[QK_K];
+      for (int line = 0; line < 32; ++line) {
+        for (int e = 0; e < 4; ++e) {
+          q[8 * line + e] = g.qs[line][4 * r + e] & 0x0f;
+          q[8 * line + 4 + e] = g.qs[line][4 * r + e] >> 4;
         }
       }
+      quant::pack_k4_nibbles(q, b.qs);
     }
   }
 }

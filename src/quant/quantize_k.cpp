@@ -60,7 +60,18 @@ void quantize_k4_superblock(const float* x, int nmax, fp16_t* d_out, fp16_t* dmi
   pack_scale_min_k4(sc, mn, packed_scales);
 }
 
-// qs[32c + l]: element 64c + l in the low nibble, element 64c + 32 + l in the high nibble.
+void dequantize_k4_superblock(float d, float dmin, const uint8_t packed_scales[12], const uint8_t q[256],
+                              float* y) {
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, mn;
+    unpack_scale_min_k4(packed_scales, j, &sc, &mn);
+    const float scale = d * float(sc), min = dmin * float(mn);
+    for (int i = 0; i < 32; ++i) y[32 * j + i] = scale * float(q[32 * j + i]) - min;
+  }
+}
+
+}  // namespace
+
 void pack_k4_nibbles(const uint8_t q[256], uint8_t qs[128]) {
   for (int c = 0; c < 4; ++c) {
     for (int l = 0; l < 32; ++l) {
@@ -77,18 +88,6 @@ void unpack_k4_nibbles(const uint8_t qs[128], uint8_t q[256]) {
     }
   }
 }
-
-void dequantize_k4_superblock(float d, float dmin, const uint8_t packed_scales[12], const uint8_t q[256],
-                              float* y) {
-  for (int j = 0; j < 8; ++j) {
-    uint8_t sc, mn;
-    unpack_scale_min_k4(packed_scales, j, &sc, &mn);
-    const float scale = d * float(sc), min = dmin * float(mn);
-    for (int i = 0; i < 32; ++i) y[32 * j + i] = scale * float(q[32 * j + i]) - min;
-  }
-}
-
-}  // namespace
 
 void pack_scale_min_k4(const uint8_t scale[8], const uint8_t min[8], uint8_t packed[12]) {
   for (int j = 0; j < 4; ++j) {

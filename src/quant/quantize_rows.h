@@ -42,6 +42,10 @@ void dequantize_q8_K(const block_q8_K* x, float* y, int64_t n);
 //   bytes 4..7 : low 6 bits = min j   (j = 0..3), top 2 bits = bits 4..5 of min j+4
 //   bytes 8..11: low nibble = bits 0..3 of scale j+4, high nibble = bits 0..3 of min j+4
 void pack_scale_min_k4(const uint8_t scale[8], const uint8_t min[8], uint8_t packed[12]);
+// The 4-bit quants of Q4_K (and Q5_K's low bits), 256 per block: qs[32c + l] holds element 64c + l
+// in its low nibble and element 64c + 32 + l in its high nibble.
+void pack_k4_nibbles(const uint8_t q[256], uint8_t qs[128]);
+void unpack_k4_nibbles(const uint8_t qs[128], uint8_t q[256]);
 void unpack_scale_min_k4(const uint8_t packed[12], int j, uint8_t* scale, uint8_t* min);
 
 // The 6-bit scale packing of Q3_K (12 bytes for 16 sub-blocks, values stored biased by +32):

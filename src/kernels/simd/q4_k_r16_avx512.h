@@ -31,15 +31,18 @@ namespace {
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-// Sub-block s's 6-bit scale and min of the group's 16 rows, one row per dword lane.
+// Sub-block s's 6-bit scales of the group's 16 rows, one row per dword lane, and their mins in both
+// int16 of the lane (to meet a pair of the activation's bsums in one vpdpwssd).
 struct R16SubScales {
-  __m512i scale, min;
+  __m512i scale, min_pairs;
   R16SubScales(const block_q4_K_r16& g, int s) {
     const __m512i low4 = _mm512_set1_epi32(0x0f), low2 = _mm512_set1_epi32(3);
     const __m512i lo = _mm512_cvtepu8_epi32(load128(g.scales_lo[s]));
     const __m512i hi = _mm512_srli_epi32(_mm512_cvtepu8_epi32(load128(g.scales_hi[s / 2])), 4 * (s % 2));
     scale = _mm512_or_si512(_mm512_and_si512(lo, low4), _mm512_slli_epi32(_mm512_and_si512(hi, low2), 4));
-    min = _mm512_or_si512(_mm512_srli_epi32(lo, 4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hi, 2), low2), 4));
+    const __m512i min =
+        _mm512_or_si512(_mm512_srli_epi32(lo, 4), _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(hi, 2), low2), 4));
+    min_pairs = _mm512_or_si512(min, _mm512_slli_epi32(min, 16));
   }
 };
 
@@ -63,7 +66,6 @@ void q4_k_r16_groups(int64_t nblocks, const block_q4_K_r16* g0, const block_q4_K
       for (int b = 0; b < B; ++b) isum[b] = msum[b] = _mm512_setzero_si512();
       for (int s = 0; s < 8; ++s) {
         const R16SubScales sc(x, s);
-        const __m512i min_pairs = _mm512_or_si512(sc.min, _mm512_slli_epi32(sc.min, 16));
         for (int h = 0; h < 2; ++h) {
           __m512i q[4];
           for (int l = 0; l < 2; ++l) {
@@ -79,7 +81,7 @@ void q4_k_r16_groups(int64_t nblocks, const block_q4_K_r16* g0, const block_q4_K
           }
         }
         for (int b = 0; b < B; ++b)
-          msum[b] = _mm512_dpwssd_epi32(msum[b], min_pairs, _mm512_set1_epi32(load_i32(ab[b]->bsums + 2 * s)));
+          msum[b] = _mm512_dpwssd_epi32(msum[b], sc.min_pairs, _mm512_set1_epi32(load_i32(ab[b]->bsums + 2 * s)));
       }
       const __m512 d = _mm512_cvtph_ps(load256(x.d)), dmin = _mm512_cvtph_ps(load256(x.dmin));
       for (int b = 0; b < B; ++b) {
@@ -121,7 +123,7 @@ struct Q4_KR16Pack {
     for (int s = 0; s < 8; ++s) {
       const R16SubScales sc(g, s);
       _mm512_store_ps(t + L::kScales + 64 * s, _mm512_mul_ps(_mm512_cvtepi32_ps(sc.scale), d));
-      _mm512_store_si512(t + L::kCorr + 64 * s, _mm512_or_si512(sc.min, _mm512_slli_epi32(sc.min, 16)));
+      _mm512_store_si512(t + L::kCorr + 64 * s, sc.min_pairs);
     }
     _mm512_store_ps(t + L::kCorrF, _mm512_sub_ps(_mm512_setzero_ps(), dmin));
   }
